@@ -1,0 +1,2 @@
+# man/: manual pages.
+dist_man_MANS += man/yaokid.8 man/yaokictl.8 man/yaoki.conf.5

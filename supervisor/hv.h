@@ -1,0 +1,85 @@
+/*
+ * hv.h - the hypervisor interface: a small table of asynchronous operations
+ * and a stream of domain events, with two backends (libxl, sim).
+ *
+ * Every operation returns at once and completes later with a callback on
+ * the main loop; none ever blocks the loop. Callbacks run exactly once.
+ */
+#ifndef YK_HV_H
+#define YK_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "domain.h"
+
+struct event_base;
+struct hv;
+
+enum hv_dstate { HV_RUNNING, HV_PAUSED, HV_SHUTDOWN, HV_DYING };
+
+struct hv_dominfo {
+	char name[128];
+	char uuid[40];
+	int domid;
+	enum hv_dstate state;
+	enum yk_shutdown_reason reason;   /* valid when HV_SHUTDOWN */
+	bool migrating;                   /* "--incoming" / "--migratedaway" */
+};
+
+enum hv_event_kind {
+	HV_EV_SHUTDOWN,    /* the guest shut down; .reason */
+	HV_EV_GONE,        /* the domain no longer exists (or is dying) */
+	HV_EV_CREATED,     /* a domain appeared */
+	HV_EV_PAUSED,
+	HV_EV_UNPAUSED,
+	HV_EV_RESYNC,      /* events may have been lost: list again */
+};
+
+struct hv_event {
+	enum hv_event_kind kind;
+	const char *name;
+	int domid;
+	enum yk_shutdown_reason reason;
+};
+
+typedef void hv_event_fn(void *arg, const struct hv_event *ev);
+typedef void hv_list_fn(void *arg, int err, const struct hv_dominfo *doms, size_t n);
+typedef void hv_capture_fn(void *arg, int err, const char *config_json);
+typedef void hv_create_fn(void *arg, int err, int domid, const char *errmsg);
+typedef void hv_done_fn(void *arg, int err, const char *errmsg);
+
+struct hv_ops {
+	const char *name;
+	void (*close)(struct hv *hv);
+	void (*list)(struct hv *hv, hv_list_fn *cb, void *arg);
+	void (*capture)(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
+	/* Destroys domid and completes once it is gone or a bound has passed. */
+	void (*destroy)(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+	/* Creates (and unpauses) a domain from a captured configuration. */
+	void (*create)(struct hv *hv, const char *config_json, hv_create_fn *cb, void *arg);
+	void (*reboot)(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+};
+
+struct hv {
+	const struct hv_ops *ops;
+	struct event_base *base;
+	hv_event_fn *on_event;
+	void *event_arg;
+};
+
+/*
+ * Opens the backend the configuration names. On failure returns NULL with a
+ * one-line reason in err (yaokid then exits 2).
+ */
+struct hv *hv_open(const struct yk_config *cfg, struct event_base *base,
+    hv_event_fn *on_event, void *event_arg, char *err, size_t errlen);
+
+struct hv *hv_sim_open(const char *socket_path, struct event_base *base,
+    char *err, size_t errlen);
+struct hv *hv_libxl_open(struct event_base *base, char *err, size_t errlen);
+
+const char *hv_dstate_name(enum hv_dstate s);
+
+#endif
