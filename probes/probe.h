@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "conf.h"
 
 struct event_base;
 struct probe_engine;

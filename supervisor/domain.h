@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "conf.h"
 
 enum yk_state {
 	YK_ABSENT,

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "conf.h"
 #include "domain.h"
 
 struct event_base;

@@ -1,0 +1,114 @@
+/*
+ * conf.h - yaoki's configuration: the parsed, validated form of yaoki.conf
+ * (libconfuse syntax, see yaoki.conf(5)), plus the small value parsers it
+ * needs (durations, HTTP status sets).
+ *
+ * Loading never touches the hypervisor, sockets or the state dir; it only
+ * reads the file. A file is accepted whole or rejected whole.
+ */
+#ifndef YK_CONF_H
+#define YK_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- durations ---------------------------------------------------------- */
+
+/*
+ * Parses "250ms", "5s", "2m", "1h" or a bare number of seconds ("5") into
+ * milliseconds. Decimals are accepted ("1.5s"); the result is rounded to
+ * whole milliseconds. Returns 0, or -1 for anything else (empty, negative,
+ * unknown suffix, trailing junk, overflow).
+ */
+int yk_duration_parse(const char *text, uint64_t *ms);
+/* Formats ms the way a human would write it ("5s", "250ms", "1h", "90s"). */
+void yk_duration_format(uint64_t ms, char *buf, size_t len);
+
+/* ---- accepted HTTP status codes ----------------------------------------- */
+
+#define YK_STATUS_MAX_RANGES 32
+
+struct yk_status_set {
+	size_t n;
+	struct { uint16_t lo, hi; } r[YK_STATUS_MAX_RANGES];
+};
+
+/*
+ * Parses "200", "200-299", "200,204,301" or mixes ("200-299,301"); codes are
+ * 100..599, lo <= hi, at most YK_STATUS_MAX_RANGES items, no spaces inside
+ * an item (spaces around commas are allowed). Returns 0 or -1.
+ */
+int yk_status_set_parse(const char *text, struct yk_status_set *out);
+bool yk_status_set_match(const struct yk_status_set *set, long code);
+
+/* ---- the configuration -------------------------------------------------- */
+
+enum yk_hv_kind { YK_HV_LIBXL, YK_HV_SIM };
+enum yk_on_failure { YK_ONFAIL_RECREATE, YK_ONFAIL_REBOOT, YK_ONFAIL_NONE };
+enum yk_on_crash { YK_ONCRASH_RECREATE, YK_ONCRASH_NONE };
+
+struct yk_domain_conf {
+	char *name;
+	char *url;
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	unsigned failures;
+	unsigned successes;
+	uint64_t start_period_ms;
+	char *expect_status_text;          /* as written, e.g. "200-399" */
+	struct yk_status_set expect_status;
+	char *expect_body;                 /* NULL when unset */
+	enum yk_on_failure on_failure;
+	enum yk_on_crash on_crash;
+	unsigned max_recoveries;
+	uint64_t recovery_window_ms;
+	uint64_t backoff_ms;
+	uint64_t backoff_max_ms;
+	char *domain_config;               /* NULL when unset */
+	bool tls_verify;
+	char *ca_file;                     /* NULL when unset */
+	int line;                          /* line of `domain "NAME" {` */
+};
+
+struct yk_config {
+	char *path;                        /* the file it came from */
+	enum yk_hv_kind hypervisor;
+	char *sim_socket;                  /* always set: default state_dir/simhv.sock */
+	char *state_dir;
+	char *socket;
+	char *socket_group;                /* NULL: root only */
+	char *hook;                        /* NULL: no hook */
+	uint64_t hook_timeout_ms;
+	unsigned max_parallel_recoveries;
+	double mass_failure_fraction;
+	unsigned mass_failure_min;
+	char *metrics_file;                /* NULL when unset */
+	size_t ndomains;
+	struct yk_domain_conf *domains;    /* in file order */
+};
+
+/* Every problem found, each one complete line: "FILE:LINE: what is wrong". */
+struct yk_conf_errors {
+	size_t n;
+	char **msg;
+};
+
+/*
+ * Reads and validates path. Returns the configuration, or NULL with every
+ * problem appended to errs (at least one). Compiled-in defaults apply, then
+ * `defaults { }`, then the domain's own keys.
+ */
+struct yk_config *yk_config_load(const char *path, struct yk_conf_errors *errs);
+/* Same, from text in memory; `name` is used in messages in place of a path. */
+struct yk_config *yk_config_load_text(const char *name, const char *text,
+    struct yk_conf_errors *errs);
+void yk_config_free(struct yk_config *cfg);
+void yk_conf_errors_free(struct yk_conf_errors *errs);
+const struct yk_domain_conf *yk_config_find(const struct yk_config *cfg,
+    const char *name);
+/* True when the two differ in anything that matters for probing or recovery. */
+bool yk_domain_conf_equal(const struct yk_domain_conf *a,
+    const struct yk_domain_conf *b);
+
+#endif
