@@ -15,6 +15,8 @@ yaokid_SOURCES = supervisor/yaokid.c \
 	supervisor/recovery.c supervisor/recovery.h \
 	supervisor/state.c supervisor/state.h \
 	supervisor/control.c supervisor/control.h \
+	supervisor/hook.c supervisor/hook.h \
+	supervisor/metrics.c supervisor/metrics.h \
 	supervisor/status_json.c supervisor/status_json.h \
 	supervisor/hv.c supervisor/hv.h \
 	supervisor/hv_sim.c \

@@ -1,0 +1,370 @@
+/*
+ * sim_cmd.c - what each control command means: checks its arguments, calls
+ * the domain layer and answers. No I/O of its own, no JSON framing (that is
+ * sim_proto.c), no domain state (that is sim_domain.c).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "sim_cmd.h"
+#include "sim_domain.h"
+#include "sim_proto.h"
+
+/* Longest `delay`: one day. */
+#define CMD_DELAY_MAX_S	86400.0
+#define CMD_COUNT_MAX	1000000
+
+typedef void cmd_fn(struct sim_req *req, size_t argc, const char *const *argv);
+
+struct cmd {
+	const char *name;
+	size_t min_args;
+	size_t max_args;
+	const char *usage;
+	cmd_fn *fn;
+};
+
+static cmd_fn cmd_list, cmd_capture, cmd_create, cmd_destroy, cmd_reboot,
+    cmd_guest, cmd_crash, cmd_shutdown, cmd_pause, cmd_unpause,
+    cmd_fail_create, cmd_delay, cmd_events;
+
+static const struct cmd cmds[] = {
+	{ "list", 0, 0, "list", cmd_list },
+	{ "capture", 1, 1, "capture NAME", cmd_capture },
+	{ "create", 1, 1, "create CONFIG", cmd_create },
+	{ "destroy", 1, 1, "destroy NAME", cmd_destroy },
+	{ "reboot", 1, 1, "reboot NAME", cmd_reboot },
+	{ "guest", 2, 4, "guest NAME ok|hang|refuse|error|slow MS|garbage "
+	    "[sticky]", cmd_guest },
+	{ "crash", 1, 1, "crash NAME", cmd_crash },
+	{ "shutdown", 2, 2, "shutdown NAME poweroff|reboot", cmd_shutdown },
+	{ "pause", 1, 1, "pause NAME", cmd_pause },
+	{ "unpause", 1, 1, "unpause NAME", cmd_unpause },
+	{ "fail-create", 2, 2, "fail-create NAME COUNT", cmd_fail_create },
+	{ "delay", 3, 3, "delay NAME create|destroy SECONDS", cmd_delay },
+	{ "events", 0, 0, "events", cmd_events },
+};
+
+void
+sim_cmd_dispatch(struct sim_req *req, const char *cmd, size_t argc,
+    const char *const *argv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmds[i].name, cmd) != 0)
+			continue;
+		if (argc < cmds[i].min_args || argc > cmds[i].max_args) {
+			sim_req_fail(req, "usage: %s", cmds[i].usage);
+			return;
+		}
+		cmds[i].fn(req, argc, argv);
+		return;
+	}
+	sim_req_fail(req, "unknown command: %s", cmd);
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static struct sim_domain *
+cmd_domain(struct sim_req *req, const char *key)
+{
+	struct sim_domain *d;
+
+	if ((d = sim_domain_find(key)) == NULL)
+		sim_req_fail(req, "no such domain: %s", key);
+	return d;
+}
+
+/* The name a per-name setting applies to: a domid stands for its name. */
+static const char *
+cmd_name(struct sim_req *req, const char *key)
+{
+	struct sim_domain *d;
+	const char *p;
+
+	for (p = key; isdigit((unsigned char)*p); p++)
+		;
+	if (*key == '\0' || *p != '\0')
+		return key;
+	if ((d = cmd_domain(req, key)) == NULL)
+		return NULL;
+	return sim_domain_name(d);
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *out > max)
+		return -1;
+	return 0;
+}
+
+static void
+reply_result(struct sim_req *req, int rc, const char *err)
+{
+	if (rc == 0)
+		sim_req_ok(req, NULL);
+	else
+		sim_req_fail(req, "%s", err);
+}
+
+/* ---- commands ------------------------------------------------------------------- */
+
+static void
+cmd_list(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	json_object *o = json_object_new_object();
+
+	(void)argc;
+	(void)argv;
+	json_object_object_add(o, "domains", sim_domains_list_json());
+	sim_req_ok(req, o);
+}
+
+static void
+cmd_capture(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_domain *d;
+	json_object *o;
+	char err[256], *text;
+
+	(void)argc;
+	if ((d = cmd_domain(req, argv[0])) == NULL)
+		return;
+	if ((text = sim_domain_capture(d, err, sizeof(err))) == NULL) {
+		sim_req_fail(req, "%s", err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "config", json_object_new_string(text));
+	free(text);
+	sim_req_ok(req, o);
+}
+
+static void
+cmd_create_done(void *arg, int domid, const char *err)
+{
+	struct sim_req *req = arg;
+	json_object *o;
+
+	if (err != NULL) {
+		sim_req_fail(req, "%s", err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "domid", json_object_new_int(domid));
+	sim_req_ok(req, o);
+}
+
+static void
+cmd_create(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_dconf c;
+	char err[512];
+
+	(void)argc;
+	if (sim_dconf_parse(argv[0], &c, err, sizeof(err)) == -1) {
+		sim_req_fail(req, "%s", err);
+		return;
+	}
+	if (sim_domain_create(&c, false, cmd_create_done, req, err,
+	    sizeof(err)) == -1)
+		sim_req_fail(req, "%s", err);
+	sim_dconf_clear(&c);
+}
+
+static void
+cmd_destroy_done(void *arg, const char *err)
+{
+	reply_result(arg, err == NULL ? 0 : -1, err);
+}
+
+static void
+cmd_destroy(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_domain *d;
+
+	(void)argc;
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		sim_domain_destroy(d, cmd_destroy_done, req);
+}
+
+static void
+cmd_reboot(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_domain *d;
+	char err[256];
+
+	(void)argc;
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		reply_result(req, sim_domain_reboot(d, err, sizeof(err)), err);
+}
+
+static void
+cmd_guest(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	enum sim_behaviour b;
+	struct sim_domain *d;
+	unsigned long ms = 0;
+	bool sticky = false;
+	size_t next = 2;
+	char err[256];
+
+	if (sim_behaviour_parse(argv[1], &b) == -1)
+		goto usage;
+	if (b == SIM_B_SLOW) {
+		if (argc < 3 || parse_uint(argv[2], SIM_SLOW_MAX_MS, &ms) == -1)
+			goto usage;
+		next = 3;
+	}
+	if (next < argc) {
+		if (strcmp(argv[next], "sticky") != 0)
+			goto usage;
+		sticky = true;
+		next++;
+	}
+	if (next != argc)
+		goto usage;
+	if ((d = cmd_domain(req, argv[0])) == NULL)
+		return;
+	reply_result(req, sim_domain_set_behaviour(d, b, (unsigned)ms, sticky,
+	    err, sizeof(err)), err);
+	return;
+usage:
+	sim_req_fail(req, "usage: guest NAME ok|hang|refuse|error|slow MS|"
+	    "garbage [sticky] (MS at most %u)", SIM_SLOW_MAX_MS);
+}
+
+static void
+cmd_crash(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_domain *d;
+	char err[256];
+
+	(void)argc;
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		reply_result(req, sim_domain_shutdown(d, SIM_R_CRASH, err,
+		    sizeof(err)), err);
+}
+
+static void
+cmd_shutdown(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	enum sim_reason reason;
+	struct sim_domain *d;
+	char err[256];
+
+	(void)argc;
+	if (strcmp(argv[1], "poweroff") == 0)
+		reason = SIM_R_POWEROFF;
+	else if (strcmp(argv[1], "reboot") == 0)
+		reason = SIM_R_REBOOT;
+	else {
+		sim_req_fail(req, "usage: shutdown NAME poweroff|reboot");
+		return;
+	}
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		reply_result(req, sim_domain_shutdown(d, reason, err,
+		    sizeof(err)), err);
+}
+
+static void
+cmd_pause_common(struct sim_req *req, const char *key, bool pause)
+{
+	struct sim_domain *d;
+	char err[256];
+
+	if ((d = cmd_domain(req, key)) != NULL)
+		reply_result(req, sim_domain_pause(d, pause, err, sizeof(err)),
+		    err);
+}
+
+static void
+cmd_pause(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	(void)argc;
+	cmd_pause_common(req, argv[0], true);
+}
+
+static void
+cmd_unpause(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	(void)argc;
+	cmd_pause_common(req, argv[0], false);
+}
+
+static void
+cmd_fail_create(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	unsigned long count;
+	const char *name;
+	char err[256];
+
+	(void)argc;
+	if (parse_uint(argv[1], CMD_COUNT_MAX, &count) == -1) {
+		sim_req_fail(req, "fail-create: COUNT must be 0..%d",
+		    CMD_COUNT_MAX);
+		return;
+	}
+	if ((name = cmd_name(req, argv[0])) == NULL)
+		return;
+	reply_result(req, sim_name_fail_create(name, (unsigned)count, err,
+	    sizeof(err)), err);
+}
+
+static void
+cmd_delay(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	const char *name;
+	char err[256], *end;
+	bool create;
+	double s;
+
+	(void)argc;
+	if (strcmp(argv[1], "create") == 0)
+		create = true;
+	else if (strcmp(argv[1], "destroy") == 0)
+		create = false;
+	else {
+		sim_req_fail(req, "usage: delay NAME create|destroy SECONDS");
+		return;
+	}
+	errno = 0;
+	s = strtod(argv[2], &end);
+	if (!isdigit((unsigned char)argv[2][0]) || *end != '\0' ||
+	    errno != 0 || !isfinite(s) || s < 0 || s > CMD_DELAY_MAX_S) {
+		sim_req_fail(req, "delay: SECONDS must be a number from 0 to %g",
+		    CMD_DELAY_MAX_S);
+		return;
+	}
+	if ((name = cmd_name(req, argv[0])) == NULL)
+		return;
+	reply_result(req, sim_name_delay(name, create, (uint64_t)llround(s * 1000),
+	    err, sizeof(err)), err);
+}
+
+static void
+cmd_events(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	(void)argc;
+	(void)argv;
+	sim_req_subscribe(req);
+}

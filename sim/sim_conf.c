@@ -1,0 +1,233 @@
+/*
+ * sim_conf.c - reads yaoki-simhv's configuration file with libconfuse.
+ *
+ * Owns the schema, the value checks and the "FILE:LINE: problem" messages.
+ * Only reads the file: never touches sockets or domains.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <confuse.h>
+
+#include "conf.h"
+#include "sim_conf.h"
+#include "sim_guest.h"
+
+static void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap);
+static int conf_check_duration(cfg_t *cfg, cfg_opt_t *opt);
+static int conf_check_listen(cfg_t *cfg, cfg_opt_t *opt);
+static int conf_check_domain(cfg_t *cfg, cfg_opt_t *opt);
+static uint64_t conf_duration(cfg_t *cfg, const char *key, uint64_t dflt);
+static int conf_fill(cfg_t *cfg, struct sim_conf *conf);
+
+static cfg_opt_t domain_opts[] = {
+	CFG_STR("listen", NULL, CFGF_NODEFAULT),
+	CFG_STR("boot_time", NULL, CFGF_NODEFAULT),
+	CFG_STR("guest", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t root_opts[] = {
+	CFG_STR("boot_time", "2s", CFGF_NONE),
+	CFG_STR("create_time", "0", CFGF_NONE),
+	CFG_STR("destroy_time", "0", CFGF_NONE),
+	CFG_SEC("domain", domain_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END()
+};
+
+int
+sim_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+	int digits = 1;
+
+	if (len == 0 || len > SIM_NAME_MAX)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isgraph((unsigned char)name[i]))
+			return -1;
+		if (!isdigit((unsigned char)name[i]))
+			digits = 0;
+	}
+	return digits ? -1 : 0;
+}
+
+static void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	if (cfg != NULL && cfg->filename != NULL)
+		fprintf(stderr, "%s:%d: ", cfg->filename, cfg->line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* The value just set is the last one of opt. */
+static const char *
+conf_last_str(cfg_opt_t *opt)
+{
+	return cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+}
+
+static int
+conf_check_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = conf_last_str(opt);
+	uint64_t ms;
+
+	if (s == NULL || yk_duration_parse(s, &ms) == -1) {
+		cfg_error(cfg, "%s: not a duration: \"%s\" (write 2s, 500ms, 1m)",
+		    cfg_opt_name(opt), s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = conf_last_str(opt);
+
+	if (s == NULL || sim_listen_valid(s) == -1) {
+		cfg_error(cfg, "listen: not an address and port: \"%s\" "
+		    "(write \"127.0.1.1:8080\")", s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check_domain(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *name = cfg_title(sec);
+
+	if (name == NULL || sim_name_valid(name) == -1) {
+		cfg_error(cfg, "domain \"%s\": a name is 1 to %d printable "
+		    "characters without spaces, not all digits",
+		    name ? name : "", SIM_NAME_MAX);
+		return -1;
+	}
+	if (cfg_size(sec, "listen") == 0 && cfg_size(sec, "guest") == 0) {
+		cfg_error(cfg, "domain \"%s\": needs listen (or a guest program)",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t
+conf_duration(cfg_t *cfg, const char *key, uint64_t dflt)
+{
+	uint64_t ms;
+
+	if (cfg_size(cfg, key) == 0 ||
+	    yk_duration_parse(cfg_getstr(cfg, key), &ms) == -1)
+		return dflt;
+	return ms;
+}
+
+static char *
+conf_strdup_opt(cfg_t *sec, const char *key)
+{
+	char *s;
+
+	if (cfg_size(sec, key) == 0)
+		return NULL;
+	if ((s = strdup(cfg_getstr(sec, key))) == NULL) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	return s;
+}
+
+static int
+conf_fill(cfg_t *cfg, struct sim_conf *conf)
+{
+	struct sim_conf_domain *d;
+	cfg_t *sec;
+	size_t i;
+
+	conf->boot_time_ms = conf_duration(cfg, "boot_time", 2000);
+	conf->create_time_ms = conf_duration(cfg, "create_time", 0);
+	conf->destroy_time_ms = conf_duration(cfg, "destroy_time", 0);
+	conf->ndomains = cfg_size(cfg, "domain");
+	if (conf->ndomains == 0)
+		return 0;
+	conf->domains = calloc(conf->ndomains, sizeof(*conf->domains));
+	if (conf->domains == NULL)
+		return -1;
+	for (i = 0; i < conf->ndomains; i++) {
+		sec = cfg_getnsec(cfg, "domain", (unsigned)i);
+		d = &conf->domains[i];
+		if ((d->name = strdup(cfg_title(sec))) == NULL)
+			return -1;
+		d->listen = conf_strdup_opt(sec, "listen");
+		d->guest = conf_strdup_opt(sec, "guest");
+		d->boot_time_ms = conf_duration(sec, "boot_time",
+		    conf->boot_time_ms);
+	}
+	return 0;
+}
+
+struct sim_conf *
+sim_conf_load(const char *path)
+{
+	struct sim_conf *conf;
+	cfg_t *cfg;
+	int rc;
+
+	if ((cfg = cfg_init(root_opts, CFGF_NONE)) == NULL) {
+		fprintf(stderr, "%s: cannot initialise libconfuse\n", path);
+		return NULL;
+	}
+	cfg_set_error_function(cfg, conf_errfunc);
+	cfg_set_validate_func(cfg, "boot_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "create_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "destroy_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "domain|boot_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "domain|listen", conf_check_listen);
+	cfg_set_validate_func(cfg, "domain", conf_check_domain);
+	errno = 0;
+	rc = cfg_parse(cfg, path);
+	if (rc == CFG_FILE_ERROR) {
+		fprintf(stderr, "%s: cannot read: %s\n", path,
+		    errno ? strerror(errno) : "unknown error");
+		cfg_free(cfg);
+		return NULL;
+	}
+	if (rc != CFG_SUCCESS) {
+		cfg_free(cfg);
+		return NULL;
+	}
+	if ((conf = calloc(1, sizeof(*conf))) == NULL || conf_fill(cfg, conf)) {
+		fprintf(stderr, "%s: out of memory\n", path);
+		sim_conf_free(conf);
+		cfg_free(cfg);
+		return NULL;
+	}
+	cfg_free(cfg);
+	return conf;
+}
+
+void
+sim_conf_free(struct sim_conf *conf)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->ndomains && conf->domains != NULL; i++) {
+		free(conf->domains[i].name);
+		free(conf->domains[i].listen);
+		free(conf->domains[i].guest);
+	}
+	free(conf->domains);
+	free(conf);
+}

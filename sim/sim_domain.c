@@ -1,0 +1,932 @@
+/*
+ * sim_domain.c - the simulated domains and what the hypervisor does to them.
+ *
+ * Owns domids (1, 2, 3... never reused), states, the create/destroy delays
+ * and create failures injected per name, the boot timer that opens a
+ * guest's listener, graceful reboots, and the "xl monitor" of the domains
+ * simhv booted (a guest reboot re-creates them, a poweroff destroys them).
+ * Tells the world through one event callback; never writes to sockets
+ * itself and never blocks.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "sim_domain.h"
+#include "sim_prog.h"
+
+#define HASH_BUCKETS	4096
+#define REBOOT_DELAY_MS	100
+
+/* Settings kept per name: they survive re-creation. */
+struct sim_name {
+	char *name;
+	unsigned fail_create;
+	uint64_t create_delay_ms;
+	uint64_t destroy_delay_ms;
+	bool sticky;
+	enum sim_behaviour behaviour;	/* when sticky */
+	unsigned slow_ms;
+	bool creating;			/* a create holds the name */
+	struct sim_domain *live;	/* the non-dying domain of that name */
+	LIST_ENTRY(sim_name) hash;
+};
+
+struct destroy_waiter {
+	sim_destroy_fn *cb;
+	void *arg;
+	SLIST_ENTRY(destroy_waiter) entry;
+};
+
+struct sim_domain {
+	struct sim_name *nm;
+	int domid;
+	char uuid[37];
+	enum sim_state state;
+	enum sim_reason reason;
+	char *listen;
+	char *guest_cmd;
+	uint64_t boot_time_ms;
+	bool monitor;
+	struct sim_guest *guest;	/* NULL with a program, or once dying */
+	struct sim_prog *prog;		/* the running guest program */
+	struct event *boot_ev;
+	struct event *reboot_ev;
+	struct event *gone_ev;
+	bool reboot_pending;		/* asked while paused */
+	SLIST_HEAD(, destroy_waiter) waiters;
+	TAILQ_ENTRY(sim_domain) all;
+	LIST_ENTRY(sim_domain) hash;
+};
+
+struct create_op {
+	struct sim_dconf c;
+	struct sim_name *nm;
+	bool monitor;
+	bool fail;
+	sim_create_fn *cb;
+	void *arg;
+	struct event *ev;
+	TAILQ_ENTRY(create_op) entry;
+};
+
+static struct event_base *dom_base;
+static sim_event_fn *dom_on_event;
+static uint64_t dflt_boot_ms, dflt_create_ms, dflt_destroy_ms;
+static int next_domid = 1;
+static bool tearing_down;
+static LIST_HEAD(, sim_name) name_hash[HASH_BUCKETS];
+static LIST_HEAD(, sim_domain) id_hash[HASH_BUCKETS];
+static TAILQ_HEAD(sim_domains_q, sim_domain) all_domains =
+    TAILQ_HEAD_INITIALIZER(all_domains);
+static TAILQ_HEAD(, create_op) create_ops = TAILQ_HEAD_INITIALIZER(create_ops);
+
+static const char *const state_names[] = {
+	[SIM_RUNNING] = "running",
+	[SIM_PAUSED] = "paused",
+	[SIM_SHUTDOWN] = "shutdown",
+	[SIM_DYING] = "dying",
+};
+
+static const char *const reason_names[] = {
+	[SIM_R_NONE] = NULL,
+	[SIM_R_POWEROFF] = "poweroff",
+	[SIM_R_REBOOT] = "reboot",
+	[SIM_R_SUSPEND] = "suspend",
+	[SIM_R_CRASH] = "crash",
+	[SIM_R_WATCHDOG] = "watchdog",
+	[SIM_R_SOFT_RESET] = "soft_reset",
+};
+
+static unsigned hash_str(const char *s);
+static struct sim_name *name_get(const char *name, bool add);
+static struct sim_domain *domain_by_id(int domid);
+static void emit(const char *event, const struct sim_domain *d);
+static int domain_new(struct create_op *op, char *err, size_t errlen);
+static void domain_free(struct sim_domain *d, const char *err);
+static void domain_go_down(struct sim_domain *d);
+static void domain_boot_cb(evutil_socket_t fd, short what, void *arg);
+static void domain_reboot_cb(evutil_socket_t fd, short what, void *arg);
+static void domain_gone_cb(evutil_socket_t fd, short what, void *arg);
+static void domain_prog_exit(void *arg, int status);
+static void create_op_cb(evutil_socket_t fd, short what, void *arg);
+static void create_op_free(struct create_op *op);
+static void monitor_act(struct sim_domain *d);
+static void monitor_gone_cb(void *arg, const char *err);
+static void monitor_created_cb(void *arg, int domid, const char *err);
+static void timer_arm(struct event **ev, uint64_t ms,
+    void (*cb)(evutil_socket_t, short, void *), void *arg);
+static void timer_cancel(struct event **ev);
+static int dconf_copy(struct sim_dconf *dst, const struct sim_dconf *src);
+static void uuid_random(char out[37]);
+static bool uuid_valid(const char *s);
+
+/* ---- lookups ----------------------------------------------------------- */
+
+static unsigned
+hash_str(const char *s)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % HASH_BUCKETS;
+}
+
+static struct sim_name *
+name_get(const char *name, bool add)
+{
+	unsigned b = hash_str(name);
+	struct sim_name *nm;
+
+	LIST_FOREACH(nm, &name_hash[b], hash)
+		if (strcmp(nm->name, name) == 0)
+			return nm;
+	if (!add)
+		return NULL;
+	if ((nm = calloc(1, sizeof(*nm))) == NULL ||
+	    (nm->name = strdup(name)) == NULL)
+		fatalx("%s: out of memory", name);
+	nm->create_delay_ms = dflt_create_ms;
+	nm->destroy_delay_ms = dflt_destroy_ms;
+	LIST_INSERT_HEAD(&name_hash[b], nm, hash);
+	return nm;
+}
+
+static struct sim_domain *
+domain_by_id(int domid)
+{
+	struct sim_domain *d;
+
+	LIST_FOREACH(d, &id_hash[(unsigned)domid % HASH_BUCKETS], hash)
+		if (d->domid == domid)
+			return d;
+	return NULL;
+}
+
+struct sim_domain *
+sim_domain_find(const char *key)
+{
+	struct sim_domain *d;
+	struct sim_name *nm;
+	const char *p;
+	long id;
+
+	for (p = key; *p != '\0' && isdigit((unsigned char)*p); p++)
+		;
+	if (*key != '\0' && *p == '\0') {
+		errno = 0;
+		id = strtol(key, NULL, 10);
+		if (errno != 0 || id <= 0 || id > 0x7fffffff)
+			return NULL;
+		return domain_by_id((int)id);
+	}
+	if ((nm = name_get(key, false)) == NULL)
+		return NULL;
+	if (nm->live != NULL)
+		return nm->live;
+	TAILQ_FOREACH_REVERSE(d, &all_domains, sim_domains_q, all)
+		if (d->nm == nm)
+			return d;
+	return NULL;
+}
+
+const char *
+sim_domain_name(const struct sim_domain *d)
+{
+	return d->nm->name;
+}
+
+enum sim_state
+sim_domain_state(const struct sim_domain *d)
+{
+	return d->state;
+}
+
+/* ---- setup and teardown ------------------------------------------------- */
+
+void
+sim_domains_init(struct event_base *base, const struct sim_conf *conf,
+    sim_event_fn *on_event)
+{
+	size_t i;
+
+	dom_base = base;
+	dom_on_event = on_event;
+	dflt_boot_ms = conf->boot_time_ms;
+	dflt_create_ms = conf->create_time_ms;
+	dflt_destroy_ms = conf->destroy_time_ms;
+	for (i = 0; i < HASH_BUCKETS; i++) {
+		LIST_INIT(&name_hash[i]);
+		LIST_INIT(&id_hash[i]);
+	}
+}
+
+void
+sim_domains_boot(const struct sim_conf *conf)
+{
+	struct sim_dconf c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < conf->ndomains; i++) {
+		memset(&c, 0, sizeof(c));
+		snprintf(c.name, sizeof(c.name), "%s", conf->domains[i].name);
+		uuid_random(c.uuid);
+		c.listen = conf->domains[i].listen;
+		c.guest = conf->domains[i].guest;
+		c.boot_time_ms = conf->domains[i].boot_time_ms;
+		if (sim_domain_create(&c, true, monitor_created_cb, NULL, err,
+		    sizeof(err)) == -1)
+			log_warnx("%s: not booted: %s", c.name, err);
+	}
+}
+
+void
+sim_domains_free(void)
+{
+	struct create_op *op;
+	struct sim_domain *d;
+	struct sim_name *nm;
+	size_t i;
+
+	tearing_down = true;
+	while ((op = TAILQ_FIRST(&create_ops)) != NULL) {
+		sim_create_fn *cb = op->cb;
+		void *arg = op->arg;
+
+		create_op_free(op);
+		if (cb != NULL)
+			cb(arg, -1, "simhv is stopping");
+	}
+	while ((d = TAILQ_FIRST(&all_domains)) != NULL)
+		domain_free(d, "simhv is stopping");
+	for (i = 0; i < HASH_BUCKETS; i++) {
+		while ((nm = LIST_FIRST(&name_hash[i])) != NULL) {
+			LIST_REMOVE(nm, hash);
+			free(nm->name);
+			free(nm);
+		}
+	}
+}
+
+/* ---- events and timers --------------------------------------------------- */
+
+static void
+emit(const char *event, const struct sim_domain *d)
+{
+	const char *reason = NULL;
+
+	if (tearing_down || dom_on_event == NULL)
+		return;
+	if (strcmp(event, "shutdown") == 0)
+		reason = reason_names[d->reason];
+	dom_on_event(event, d->nm->name, d->domid, reason);
+}
+
+static void
+timer_arm(struct event **ev, uint64_t ms,
+    void (*cb)(evutil_socket_t, short, void *), void *arg)
+{
+	struct timeval tv;
+
+	if (*ev == NULL && (*ev = evtimer_new(dom_base, cb, arg)) == NULL)
+		fatalx("out of memory");
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	evtimer_add(*ev, &tv);
+}
+
+static void
+timer_cancel(struct event **ev)
+{
+	if (*ev != NULL) {
+		event_free(*ev);
+		*ev = NULL;
+	}
+}
+
+/* ---- create --------------------------------------------------------------- */
+
+int
+sim_domain_create(const struct sim_dconf *c, bool monitor, sim_create_fn *cb,
+    void *arg, char *err, size_t errlen)
+{
+	struct create_op *op;
+	struct sim_name *nm;
+
+	if (sim_name_valid(c->name) == -1) {
+		snprintf(err, errlen, "invalid domain name");
+		return -1;
+	}
+	nm = name_get(c->name, true);
+	if (nm->live != NULL) {
+		snprintf(err, errlen, "%s: domain exists (domid %d, %s)",
+		    nm->name, nm->live->domid, state_names[nm->live->state]);
+		return -1;
+	}
+	if (nm->creating) {
+		snprintf(err, errlen, "%s: a create is already in progress",
+		    nm->name);
+		return -1;
+	}
+	if ((op = calloc(1, sizeof(*op))) == NULL || dconf_copy(&op->c, c))
+		fatalx("%s: out of memory", c->name);
+	op->nm = nm;
+	op->monitor = monitor;
+	op->cb = cb;
+	op->arg = arg;
+	if (nm->fail_create > 0) {
+		nm->fail_create--;
+		op->fail = true;
+	}
+	nm->creating = true;
+	TAILQ_INSERT_TAIL(&create_ops, op, entry);
+	timer_arm(&op->ev, nm->create_delay_ms, create_op_cb, op);
+	return 0;
+}
+
+static void
+create_op_free(struct create_op *op)
+{
+	TAILQ_REMOVE(&create_ops, op, entry);
+	op->nm->creating = false;
+	timer_cancel(&op->ev);
+	sim_dconf_clear(&op->c);
+	free(op);
+}
+
+static void
+create_op_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct create_op *op = arg;
+	sim_create_fn *cb = op->cb;
+	void *cbarg = op->arg;
+	char err[512];
+	int domid = -1;
+
+	(void)fd;
+	(void)what;
+	op->nm->creating = false;
+	if (op->fail) {
+		snprintf(err, sizeof(err), "%s: create failed (injected by "
+		    "fail-create)", op->nm->name);
+		log_info("%s", err);
+	} else {
+		domid = domain_new(op, err, sizeof(err));
+	}
+	create_op_free(op);
+	if (cb != NULL)
+		cb(cbarg, domid, domid > 0 ? NULL : err);
+}
+
+/* Returns the new domid, or -1 with err. */
+static int
+domain_new(struct create_op *op, char *err, size_t errlen)
+{
+	struct sim_name *nm = op->nm;
+	struct sim_domain *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatalx("%s: out of memory", nm->name);
+	d->nm = nm;
+	d->domid = next_domid++;
+	memcpy(d->uuid, op->c.uuid, sizeof(d->uuid));
+	d->state = SIM_RUNNING;
+	d->boot_time_ms = op->c.boot_time_ms;
+	d->monitor = op->monitor;
+	SLIST_INIT(&d->waiters);
+	if ((op->c.listen != NULL && (d->listen = strdup(op->c.listen)) == NULL) ||
+	    (op->c.guest != NULL && (d->guest_cmd = strdup(op->c.guest)) == NULL))
+		fatalx("%s: out of memory", nm->name);
+	if (d->guest_cmd != NULL) {
+		d->prog = sim_prog_start(d->guest_cmd, nm->name, d->domid,
+		    domain_prog_exit, d, err, errlen);
+		if (d->prog == NULL) {
+			log_warnx("%s: create failed: %s", nm->name, err);
+			free(d->listen);
+			free(d->guest_cmd);
+			free(d);
+			return -1;
+		}
+	} else {
+		if ((d->guest = sim_guest_new(dom_base, nm->name, d->listen)) == NULL)
+			fatalx("%s: out of memory", nm->name);
+		if (nm->sticky)
+			sim_guest_set_behaviour(d->guest, nm->behaviour,
+			    nm->slow_ms);
+		timer_arm(&d->boot_ev, d->boot_time_ms, domain_boot_cb, d);
+	}
+	nm->live = d;
+	TAILQ_INSERT_TAIL(&all_domains, d, all);
+	LIST_INSERT_HEAD(&id_hash[(unsigned)d->domid % HASH_BUCKETS], d, hash);
+	log_info("%s: created as domid %d", nm->name, d->domid);
+	emit("created", d);
+	return d->domid;
+}
+
+static void
+domain_boot_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_domain *d = arg;
+
+	(void)fd;
+	(void)what;
+	timer_cancel(&d->boot_ev);
+	log_debug("%s: domid %d booted", d->nm->name, d->domid);
+	if (d->guest != NULL)
+		sim_guest_set_up(d->guest, true);
+}
+
+/* ---- destroy -------------------------------------------------------------- */
+
+void
+sim_domain_destroy(struct sim_domain *d, sim_destroy_fn *cb, void *arg)
+{
+	struct destroy_waiter *w;
+
+	if (cb != NULL) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			fatalx("out of memory");
+		w->cb = cb;
+		w->arg = arg;
+		SLIST_INSERT_HEAD(&d->waiters, w, entry);
+	}
+	if (d->state == SIM_DYING)
+		return;
+	domain_go_down(d);
+	d->state = SIM_DYING;
+	if (d->nm->live == d)
+		d->nm->live = NULL;
+	sim_guest_free(d->guest);
+	d->guest = NULL;
+	log_info("%s: domid %d destroyed; dying for %llu ms", d->nm->name,
+	    d->domid, (unsigned long long)d->nm->destroy_delay_ms);
+	emit("dying", d);
+	timer_arm(&d->gone_ev, d->nm->destroy_delay_ms, domain_gone_cb, d);
+}
+
+static void
+domain_gone_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_domain *d = arg;
+
+	(void)fd;
+	(void)what;
+	emit("gone", d);
+	log_debug("%s: domid %d gone", d->nm->name, d->domid);
+	domain_free(d, NULL);
+}
+
+/* Unlinks and frees d, then tells whoever waited for its destruction. */
+static void
+domain_free(struct sim_domain *d, const char *err)
+{
+	struct destroy_waiter *w, *waiters;
+
+	domain_go_down(d);
+	if (d->nm->live == d)
+		d->nm->live = NULL;
+	TAILQ_REMOVE(&all_domains, d, all);
+	LIST_REMOVE(d, hash);
+	timer_cancel(&d->gone_ev);
+	sim_guest_free(d->guest);
+	waiters = SLIST_FIRST(&d->waiters);
+	free(d->listen);
+	free(d->guest_cmd);
+	free(d);
+	/* d is gone: a callback may create a domain of the same name. */
+	while ((w = waiters) != NULL) {
+		waiters = SLIST_NEXT(w, entry);
+		w->cb(w->arg, err);
+		free(w);
+	}
+}
+
+/* What every way out of running has in common: nothing answers any more. */
+static void
+domain_go_down(struct sim_domain *d)
+{
+	timer_cancel(&d->boot_ev);
+	timer_cancel(&d->reboot_ev);
+	d->reboot_pending = false;
+	if (d->guest != NULL) {
+		sim_guest_set_paused(d->guest, false);
+		sim_guest_set_up(d->guest, false);
+	}
+	if (d->prog != NULL) {
+		sim_prog_stop(d->prog);
+		d->prog = NULL;
+	}
+}
+
+/* ---- shutdown, reboot, pause ----------------------------------------------- */
+
+static int
+check_alive(const struct sim_domain *d, char *err, size_t errlen)
+{
+	if (d->state == SIM_RUNNING || d->state == SIM_PAUSED)
+		return 0;
+	snprintf(err, errlen, "%s: domid %d is %s", d->nm->name, d->domid,
+	    state_names[d->state]);
+	return -1;
+}
+
+int
+sim_domain_shutdown(struct sim_domain *d, enum sim_reason reason, char *err,
+    size_t errlen)
+{
+	if (check_alive(d, err, errlen) == -1)
+		return -1;
+	domain_go_down(d);
+	d->state = SIM_SHUTDOWN;
+	d->reason = reason;
+	log_info("%s: domid %d shut down (%s)", d->nm->name, d->domid,
+	    reason_names[reason]);
+	emit("shutdown", d);
+	if (d->monitor)
+		monitor_act(d);
+	return 0;
+}
+
+static void
+domain_prog_exit(void *arg, int status)
+{
+	struct sim_domain *d = arg;
+	char err[128];
+
+	d->prog = NULL;
+	log_info("%s: guest program exited (status 0x%x): the domain crashes",
+	    d->nm->name, status);
+	(void)sim_domain_shutdown(d, SIM_R_CRASH, err, sizeof(err));
+}
+
+int
+sim_domain_reboot(struct sim_domain *d, char *err, size_t errlen)
+{
+	if (check_alive(d, err, errlen) == -1)
+		return -1;
+	if (d->reboot_ev == NULL && !d->reboot_pending)
+		timer_arm(&d->reboot_ev, REBOOT_DELAY_MS, domain_reboot_cb, d);
+	return 0;
+}
+
+static void
+domain_reboot_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_domain *d = arg;
+	char err[128];
+
+	(void)fd;
+	(void)what;
+	timer_cancel(&d->reboot_ev);
+	if (d->state == SIM_PAUSED) {
+		/* A paused guest cannot act on the request until it runs. */
+		d->reboot_pending = true;
+		return;
+	}
+	(void)sim_domain_shutdown(d, SIM_R_REBOOT, err, sizeof(err));
+}
+
+int
+sim_domain_pause(struct sim_domain *d, bool pause, char *err, size_t errlen)
+{
+	if (check_alive(d, err, errlen) == -1)
+		return -1;
+	if (pause == (d->state == SIM_PAUSED))
+		return 0;
+	d->state = pause ? SIM_PAUSED : SIM_RUNNING;
+	if (d->guest != NULL)
+		sim_guest_set_paused(d->guest, pause);
+	if (d->prog != NULL)
+		sim_prog_pause(d->prog, pause);
+	log_info("%s: domid %d %s", d->nm->name, d->domid,
+	    pause ? "paused" : "unpaused");
+	emit(pause ? "paused" : "unpaused", d);
+	if (!pause && d->reboot_pending) {
+		d->reboot_pending = false;
+		timer_arm(&d->reboot_ev, REBOOT_DELAY_MS, domain_reboot_cb, d);
+	}
+	return 0;
+}
+
+int
+sim_domain_set_behaviour(struct sim_domain *d, enum sim_behaviour b,
+    unsigned slow_ms, bool sticky, char *err, size_t errlen)
+{
+	if (d->guest_cmd != NULL) {
+		snprintf(err, errlen, "%s: the guest is a program (%s); "
+		    "guest does not apply", d->nm->name, d->guest_cmd);
+		return -1;
+	}
+	if (d->state == SIM_DYING) {
+		snprintf(err, errlen, "%s: domid %d is dying", d->nm->name,
+		    d->domid);
+		return -1;
+	}
+	sim_guest_set_behaviour(d->guest, b, slow_ms);
+	d->nm->sticky = sticky;
+	d->nm->behaviour = b;
+	d->nm->slow_ms = slow_ms;
+	log_info("%s: guest behaviour %s%s", d->nm->name, sim_behaviour_name(b),
+	    sticky ? " (sticky)" : "");
+	return 0;
+}
+
+/* ---- the "xl monitor" of booted domains ------------------------------------ */
+
+static void
+monitor_act(struct sim_domain *d)
+{
+	struct sim_dconf *c;
+
+	if (d->reason == SIM_R_POWEROFF) {
+		log_info("%s: powered off; monitor destroys it", d->nm->name);
+		sim_domain_destroy(d, NULL, NULL);
+		return;
+	}
+	if (d->reason != SIM_R_REBOOT)
+		return;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatalx("out of memory");
+	snprintf(c->name, sizeof(c->name), "%s", d->nm->name);
+	memcpy(c->uuid, d->uuid, sizeof(c->uuid));
+	c->boot_time_ms = d->boot_time_ms;
+	if ((d->listen != NULL && (c->listen = strdup(d->listen)) == NULL) ||
+	    (d->guest_cmd != NULL && (c->guest = strdup(d->guest_cmd)) == NULL))
+		fatalx("out of memory");
+	log_info("%s: rebooted; monitor re-creates it", d->nm->name);
+	sim_domain_destroy(d, monitor_gone_cb, c);
+}
+
+static void
+monitor_gone_cb(void *arg, const char *err)
+{
+	struct sim_dconf *c = arg;
+	char why[256];
+
+	if (err == NULL && sim_domain_create(c, true, monitor_created_cb, NULL,
+	    why, sizeof(why)) == -1)
+		log_warnx("%s: monitor cannot re-create it: %s", c->name, why);
+	sim_dconf_clear(c);
+	free(c);
+}
+
+static void
+monitor_created_cb(void *arg, int domid, const char *err)
+{
+	(void)arg;
+	(void)domid;
+	if (err != NULL && !tearing_down)
+		log_warnx("monitor: %s", err);
+}
+
+/* ---- per-name settings ------------------------------------------------------ */
+
+int
+sim_name_fail_create(const char *name, unsigned count, char *err,
+    size_t errlen)
+{
+	if (sim_name_valid(name) == -1) {
+		snprintf(err, errlen, "invalid domain name: %s", name);
+		return -1;
+	}
+	name_get(name, true)->fail_create = count;
+	return 0;
+}
+
+int
+sim_name_delay(const char *name, bool create, uint64_t ms, char *err,
+    size_t errlen)
+{
+	struct sim_name *nm;
+
+	if (sim_name_valid(name) == -1) {
+		snprintf(err, errlen, "invalid domain name: %s", name);
+		return -1;
+	}
+	nm = name_get(name, true);
+	if (create)
+		nm->create_delay_ms = ms;
+	else
+		nm->destroy_delay_ms = ms;
+	return 0;
+}
+
+/* ---- JSON: list, capture, create configurations ------------------------------ */
+
+static json_object *
+json_str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+json_object *
+sim_domains_list_json(void)
+{
+	json_object *arr = json_object_new_array(), *o;
+	const char *beh;
+	struct sim_domain *d;
+
+	TAILQ_FOREACH(d, &all_domains, all) {
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(d->nm->name));
+		json_object_object_add(o, "domid", json_object_new_int(d->domid));
+		json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
+		json_object_object_add(o, "state",
+		    json_object_new_string(state_names[d->state]));
+		json_object_object_add(o, "shutdown_reason",
+		    json_str_or_null(d->state == SIM_SHUTDOWN ?
+		    reason_names[d->reason] : NULL));
+		json_object_object_add(o, "listen", json_str_or_null(d->listen));
+		if (d->guest_cmd != NULL)
+			beh = "program";
+		else if (d->guest != NULL)
+			beh = sim_behaviour_name(sim_guest_behaviour(d->guest));
+		else
+			beh = "none";
+		json_object_object_add(o, "behaviour", json_object_new_string(beh));
+		json_object_object_add(o, "monitor",
+		    json_object_new_boolean(d->monitor));
+		if (d->prog != NULL)
+			json_object_object_add(o, "guest_pid",
+			    json_object_new_int((int)sim_prog_pid(d->prog)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+char *
+sim_domain_capture(const struct sim_domain *d, char *err, size_t errlen)
+{
+	json_object *o;
+	char *text;
+
+	if (d->state == SIM_DYING) {
+		snprintf(err, errlen, "%s: domid %d is dying", d->nm->name,
+		    d->domid);
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(d->nm->name));
+	json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
+	json_object_object_add(o, "listen", json_str_or_null(d->listen));
+	json_object_object_add(o, "boot_time_ms",
+	    json_object_new_int64((int64_t)d->boot_time_ms));
+	json_object_object_add(o, "guest", json_str_or_null(d->guest_cmd));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (text == NULL)
+		snprintf(err, errlen, "out of memory");
+	return text;
+}
+
+/* Optional string member: 0 with *out NULL when absent or null. */
+static int
+dconf_str(json_object *o, const char *key, const char **out)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int
+sim_dconf_parse(const char *json, struct sim_dconf *c, char *err,
+    size_t errlen)
+{
+	const char *name, *uuid, *listen, *guest;
+	enum json_tokener_error jerr;
+	json_object *o, *v;
+	int64_t bt;
+
+	memset(c, 0, sizeof(*c));
+	if ((o = json_tokener_parse_verbose(json, &jerr)) == NULL) {
+		snprintf(err, errlen, "configuration is not JSON: %s",
+		    json_tokener_error_desc(jerr));
+		return -1;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "configuration is not a JSON object");
+		goto bad;
+	}
+	if (dconf_str(o, "name", &name) || name == NULL ||
+	    sim_name_valid(name) == -1) {
+		snprintf(err, errlen, "configuration: missing or invalid name");
+		goto bad;
+	}
+	if (dconf_str(o, "uuid", &uuid) || (uuid != NULL && !uuid_valid(uuid))) {
+		snprintf(err, errlen, "%s: configuration: invalid uuid", name);
+		goto bad;
+	}
+	if (dconf_str(o, "guest", &guest) || (guest != NULL && *guest == '\0')) {
+		snprintf(err, errlen, "%s: configuration: invalid guest", name);
+		goto bad;
+	}
+	if (dconf_str(o, "listen", &listen) ||
+	    (listen == NULL && guest == NULL) ||
+	    (listen != NULL && sim_listen_valid(listen) == -1)) {
+		snprintf(err, errlen, "%s: configuration: missing or invalid "
+		    "listen", name);
+		goto bad;
+	}
+	bt = (int64_t)dflt_boot_ms;
+	if (json_object_object_get_ex(o, "boot_time_ms", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (bt = json_object_get_int64(v)) < 0) {
+			snprintf(err, errlen, "%s: configuration: invalid "
+			    "boot_time_ms", name);
+			goto bad;
+		}
+	}
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (uuid != NULL)
+		snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+	else
+		uuid_random(c->uuid);
+	c->boot_time_ms = (uint64_t)bt;
+	if ((listen != NULL && (c->listen = strdup(listen)) == NULL) ||
+	    (guest != NULL && (c->guest = strdup(guest)) == NULL))
+		fatalx("out of memory");
+	json_object_put(o);
+	return 0;
+bad:
+	json_object_put(o);
+	return -1;
+}
+
+void
+sim_dconf_clear(struct sim_dconf *c)
+{
+	free(c->listen);
+	free(c->guest);
+	c->listen = c->guest = NULL;
+}
+
+static int
+dconf_copy(struct sim_dconf *dst, const struct sim_dconf *src)
+{
+	*dst = *src;
+	dst->listen = dst->guest = NULL;
+	if (src->listen != NULL && (dst->listen = strdup(src->listen)) == NULL)
+		return -1;
+	if (src->guest != NULL && (dst->guest = strdup(src->guest)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+uuid_random(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(b)) {
+		n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n <= 0 && errno != EINTR)
+			fatalx("getrandom: %s", strerror(errno));
+		if (n > 0)
+			got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static bool
+uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,687 @@
+/*
+ * domain.c - the per-domain state machine: (state, event, now) -> (state,
+ * actions). It decides when a domain is healthy, failing, owed a recovery,
+ * waiting in backoff or given up on; the caller carries the actions out.
+ *
+ * Pure by design: never does I/O, never reads a clock (time comes in as
+ * `now`), never allocates and never logs, so the unit tests can drive it with
+ * a fake clock. The states are those of the interface ("Domain states");
+ * tests/unit/test_domain.c pins down every transition.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "domain.h"
+
+static int64_t	 ms_from_conf(uint64_t);
+static int64_t	 add_sat(int64_t, int64_t);
+static int64_t	 wake_time(int64_t, int64_t);
+static unsigned	 inc_sat(unsigned);
+static void	 set_reason(struct yk_sm *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static int64_t	 window_start(const struct yk_sm_params *, int64_t);
+static void	 hist_prune(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t);
+static void	 hist_append(struct yk_sm *, int64_t);
+static bool	 limit_reached(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t);
+static unsigned	 enter_unrecoverable(struct yk_sm *,
+		    const struct yk_sm_params *);
+static void	 enter_starting(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t);
+static unsigned	 enter_healthy(struct yk_sm *);
+static void	 enter_absent(struct yk_sm *);
+static unsigned	 start_attempt(struct yk_sm *, int64_t);
+static unsigned	 request_recovery(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t, const char *);
+static unsigned	 probe_threshold(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 probe_count_failure(struct yk_sm *,
+		    const struct yk_sm_params *, const struct yk_sm_event *,
+		    int64_t);
+static unsigned	 on_probe(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 on_timer(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 on_domain_up(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t);
+static unsigned	 on_domain_paused(struct yk_sm *);
+static unsigned	 on_domain_shutdown(struct yk_sm *,
+		    const struct yk_sm_params *, const struct yk_sm_event *,
+		    int64_t);
+static unsigned	 on_domain_gone(struct yk_sm *);
+static unsigned	 on_recovery_done(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 on_cmd_pause(struct yk_sm *);
+static unsigned	 on_cmd_resume(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t);
+static unsigned	 on_cmd_reset(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t);
+static unsigned	 on_cmd_recover(struct yk_sm *, int64_t);
+
+static const char *const state_names[YK_NSTATES] = {
+	[YK_ABSENT] = "absent",
+	[YK_STARTING] = "starting",
+	[YK_HEALTHY] = "healthy",
+	[YK_FAILING] = "failing",
+	[YK_RECOVERING] = "recovering",
+	[YK_BACKOFF] = "backoff",
+	[YK_UNRECOVERABLE] = "unrecoverable",
+	[YK_PAUSED] = "paused",
+};
+
+#define YK_NSHUTDOWN_REASONS (YK_SD_UNKNOWN + 1)
+
+static const char *const shutdown_names[YK_NSHUTDOWN_REASONS] = {
+	[YK_SD_POWEROFF] = "poweroff",
+	[YK_SD_REBOOT] = "reboot",
+	[YK_SD_SUSPEND] = "suspend",
+	[YK_SD_CRASH] = "crash",
+	[YK_SD_WATCHDOG] = "watchdog",
+	[YK_SD_SOFT_RESET] = "soft_reset",
+	[YK_SD_UNKNOWN] = "unknown",
+};
+
+/* ---- names -------------------------------------------------------------- */
+
+const char *
+yk_state_name(enum yk_state s)
+{
+	if ((unsigned)s >= YK_NSTATES)
+		return "unknown";
+	return state_names[s];
+}
+
+int
+yk_state_from_name(const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < YK_NSTATES; i++)
+		if (strcmp(name, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+yk_shutdown_reason_name(enum yk_shutdown_reason r)
+{
+	if ((unsigned)r >= YK_NSHUTDOWN_REASONS)
+		return "unknown";
+	return shutdown_names[r];
+}
+
+int
+yk_shutdown_reason_from_name(const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < YK_NSHUTDOWN_REASONS; i++)
+		if (strcmp(name, shutdown_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- parameters --------------------------------------------------------- */
+
+static int64_t
+ms_from_conf(uint64_t ms)
+{
+	return ms > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ms;
+}
+
+void
+yk_sm_params_from_conf(struct yk_sm_params *p, const struct yk_domain_conf *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->failures = c->failures;
+	p->successes = c->successes;
+	p->start_period_ms = ms_from_conf(c->start_period_ms);
+	p->max_recoveries = c->max_recoveries;
+	p->recovery_window_ms = ms_from_conf(c->recovery_window_ms);
+	p->backoff_ms = ms_from_conf(c->backoff_ms);
+	p->backoff_max_ms = ms_from_conf(c->backoff_max_ms);
+	p->on_failure = c->on_failure;
+	p->on_crash = c->on_crash;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t
+add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+/* wake_at == 0 means "never": a real deadline is never 0. */
+static int64_t
+wake_time(int64_t now, int64_t delay)
+{
+	int64_t t;
+
+	t = add_sat(now, delay > 0 ? delay : 0);
+	return t == 0 ? 1 : t;
+}
+
+static unsigned
+inc_sat(unsigned n)
+{
+	return n == UINT_MAX ? n : n + 1;
+}
+
+static void
+set_reason(struct yk_sm *sm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sm->reason, sizeof(sm->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- recovery history (sliding window) --------------------------------- */
+
+/* Entries older than this stop counting; an entry exactly at it still counts. */
+static int64_t
+window_start(const struct yk_sm_params *p, int64_t now)
+{
+	return add_sat(now, -(p->recovery_window_ms > 0 ?
+	    p->recovery_window_ms : 0));
+}
+
+static void
+hist_prune(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	int64_t from;
+	unsigned i, n;
+
+	from = window_start(p, now);
+	if (sm->nhist > YK_SM_HIST_MAX)
+		sm->nhist = YK_SM_HIST_MAX;
+	for (i = n = 0; i < sm->nhist; i++)
+		if (sm->hist[i] >= from)
+			sm->hist[n++] = sm->hist[i];
+	sm->nhist = n;
+}
+
+/* A full history forgets its oldest entry (only `recover` can fill it). */
+static void
+hist_append(struct yk_sm *sm, int64_t now)
+{
+	if (sm->nhist >= YK_SM_HIST_MAX) {
+		memmove(&sm->hist[0], &sm->hist[1],
+		    (YK_SM_HIST_MAX - 1) * sizeof(sm->hist[0]));
+		sm->nhist = YK_SM_HIST_MAX - 1;
+	}
+	sm->hist[sm->nhist++] = now;
+}
+
+static bool
+limit_reached(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	hist_prune(sm, p, now);
+	return sm->nhist >= p->max_recoveries;
+}
+
+unsigned
+yk_sm_recoveries_in_window(const struct yk_sm *sm,
+    const struct yk_sm_params *p, int64_t now)
+{
+	int64_t from;
+	unsigned i, n, max;
+
+	from = window_start(p, now);
+	max = sm->nhist > YK_SM_HIST_MAX ? YK_SM_HIST_MAX : sm->nhist;
+	for (i = n = 0; i < max; i++)
+		if (sm->hist[i] >= from)
+			n++;
+	return n;
+}
+
+int64_t
+yk_sm_backoff_delay(const struct yk_sm *sm, const struct yk_sm_params *p)
+{
+	int64_t d, max;
+	unsigned i;
+
+	if (sm->streak == 0)
+		return 0;
+	d = p->backoff_ms > 0 ? p->backoff_ms : 0;
+	max = p->backoff_max_ms > 0 ? p->backoff_max_ms : 0;
+	for (i = 1; i < sm->streak && d > 0 && d < max; i++) {
+		if (d > INT64_MAX / 2) {
+			d = INT64_MAX;
+			break;
+		}
+		d *= 2;
+	}
+	return d < max ? d : max;
+}
+
+/* ---- transitions -------------------------------------------------------- */
+
+static unsigned
+enter_unrecoverable(struct yk_sm *sm, const struct yk_sm_params *p)
+{
+	char window[32];
+
+	yk_duration_format((uint64_t)(p->recovery_window_ms > 0 ?
+	    p->recovery_window_ms : 0), window, sizeof(window));
+	set_reason(sm, "recovery limit reached: %u recoveries within %s",
+	    sm->nhist, window);
+	sm->state = YK_UNRECOVERABLE;
+	sm->wake_at = 0;
+	sm->reboot_pending = false;
+	return YK_ACT_HOOK | YK_ACT_PERSIST;
+}
+
+static void
+enter_starting(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	sm->state = YK_STARTING;
+	sm->start_until = add_sat(now, p->start_period_ms > 0 ?
+	    p->start_period_ms : 0);
+	sm->start_seen_ok = false;
+	sm->consecutive_failures = 0;
+	sm->consecutive_successes = 0;
+	sm->wake_at = sm->reboot_pending ? wake_time(sm->start_until, 0) : 0;
+}
+
+static unsigned
+enter_healthy(struct yk_sm *sm)
+{
+	unsigned had_streak;
+
+	had_streak = sm->streak;
+	sm->state = YK_HEALTHY;
+	sm->streak = 0;
+	sm->reboot_pending = false;
+	sm->wake_at = 0;
+	return had_streak != 0 ? YK_ACT_PERSIST : 0;
+}
+
+/* Nothing exists (any more) that yaokid must wait for. */
+static void
+enter_absent(struct yk_sm *sm)
+{
+	sm->state = YK_ABSENT;
+	sm->reboot_pending = false;
+	sm->wake_at = 0;
+}
+
+static unsigned
+start_attempt(struct yk_sm *sm, int64_t now)
+{
+	sm->state = YK_RECOVERING;
+	hist_append(sm, now);
+	sm->streak = inc_sat(sm->streak);
+	sm->wake_at = 0;
+	return YK_ACT_RECOVER | YK_ACT_PERSIST;
+}
+
+static unsigned
+request_recovery(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now,
+    const char *reason)
+{
+	if (limit_reached(sm, p, now))
+		return enter_unrecoverable(sm, p);
+	set_reason(sm, "%s", reason);
+	if (sm->streak >= 1) {
+		sm->state = YK_BACKOFF;
+		sm->wake_at = wake_time(now, yk_sm_backoff_delay(sm, p));
+		return YK_ACT_PERSIST;
+	}
+	return start_attempt(sm, now);
+}
+
+/* ---- probes ------------------------------------------------------------- */
+
+static unsigned
+probe_threshold(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	char why[64];
+
+	if (sm->consecutive_failures < p->failures)
+		return 0;
+	if (p->on_failure == YK_ONFAIL_NONE || ev->hold)
+		return 0;
+	snprintf(why, sizeof(why), "%u consecutive failed probes",
+	    sm->consecutive_failures);
+	if (p->on_failure == YK_ONFAIL_REBOOT) {
+		if (sm->reboot_pending) {
+			/* The reboot did not help: recreate. */
+			sm->reboot_pending = false;
+			return request_recovery(sm, p, now, why);
+		}
+		if (limit_reached(sm, p, now))
+			return enter_unrecoverable(sm, p);
+		set_reason(sm, "%s", why);
+		hist_append(sm, now);
+		sm->streak = inc_sat(sm->streak);
+		sm->reboot_pending = true;
+		enter_starting(sm, p, now);
+		return YK_ACT_REBOOT | YK_ACT_PERSIST;
+	}
+	return request_recovery(sm, p, now, why);
+}
+
+static unsigned
+probe_count_failure(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	sm->consecutive_failures = inc_sat(sm->consecutive_failures);
+	sm->consecutive_successes = 0;
+	sm->state = YK_FAILING;
+	return probe_threshold(sm, p, ev, now);
+}
+
+static unsigned
+on_probe(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	if (!yk_sm_probing(sm))
+		return 0;
+	if (ev->ok) {
+		if (sm->state == YK_HEALTHY) {
+			sm->consecutive_failures = 0;
+			return 0;
+		}
+		if (sm->state == YK_STARTING)
+			sm->start_seen_ok = true;
+		sm->consecutive_failures = 0;
+		sm->consecutive_successes = inc_sat(sm->consecutive_successes);
+		if (sm->consecutive_successes >= p->successes)
+			return enter_healthy(sm);
+		return 0;
+	}
+	if (sm->state == YK_STARTING && !sm->start_seen_ok &&
+	    now < sm->start_until) {
+		/* Booting: failures do not count yet. */
+		sm->consecutive_successes = 0;
+		return 0;
+	}
+	return probe_count_failure(sm, p, ev, now);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static unsigned
+on_timer(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	if (sm->wake_at == 0 || now < sm->wake_at)
+		return 0;
+	switch (sm->state) {
+	case YK_BACKOFF:
+		if (limit_reached(sm, p, now))
+			return enter_unrecoverable(sm, p);
+		return start_attempt(sm, now);
+	case YK_STARTING:
+	case YK_FAILING:
+		if (!sm->reboot_pending)
+			break;
+		if (ev->hold) {
+			/*
+			 * Probes are not to be trusted now; the failure
+			 * threshold (reboot still pending) decides later.
+			 */
+			sm->wake_at = 0;
+			return 0;
+		}
+		sm->reboot_pending = false;
+		return request_recovery(sm, p, now,
+		    "not healthy within start period after reboot");
+	default:
+		break;
+	}
+	/* A deadline with no meaning in this state: stop it firing again. */
+	sm->wake_at = 0;
+	return 0;
+}
+
+/* ---- hypervisor events -------------------------------------------------- */
+
+static unsigned
+on_domain_up(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	bool was_ours;
+
+	sm->xen_paused = false;
+	switch (sm->state) {
+	case YK_ABSENT:
+		was_ours = sm->created_by_us;
+		sm->created_by_us = false;
+		sm->reboot_pending = false;
+		enter_starting(sm, p, now);
+		return was_ours ? YK_ACT_PERSIST : 0;
+	case YK_PAUSED:
+		if (!sm->maintenance)
+			enter_starting(sm, p, now);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static unsigned
+on_domain_paused(struct yk_sm *sm)
+{
+	sm->xen_paused = true;
+	if (sm->state == YK_RECOVERING || sm->state == YK_UNRECOVERABLE)
+		return 0;
+	sm->state = YK_PAUSED;
+	sm->wake_at = 0;
+	return 0;
+}
+
+static unsigned
+on_domain_shutdown(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	bool was_ours;
+
+	if (sm->state == YK_RECOVERING || sm->state == YK_UNRECOVERABLE ||
+	    (sm->state == YK_PAUSED && sm->maintenance))
+		return 0;
+	if (ev->reason == YK_SD_CRASH || ev->reason == YK_SD_WATCHDOG ||
+	    ev->reason == YK_SD_REBOOT || ev->reason == YK_SD_POWEROFF)
+		sm->xen_paused = false;	/* it is no longer running at all */
+	switch (ev->reason) {
+	case YK_SD_CRASH:
+	case YK_SD_WATCHDOG:
+		if (sm->state == YK_BACKOFF)
+			return 0;	/* a recovery is already scheduled */
+		if (p->on_crash == YK_ONCRASH_NONE) {
+			enter_absent(sm);
+			set_reason(sm, "crashed; on_crash is none");
+			return 0;
+		}
+		return request_recovery(sm, p, now,
+		    ev->reason == YK_SD_CRASH ? "crashed" : "watchdog expired");
+	case YK_SD_REBOOT:
+		if (sm->created_by_us) {
+			/* yaokid is this domain's toolstack: restart it. */
+			sm->state = YK_RECOVERING;
+			sm->wake_at = 0;
+			set_reason(sm, "guest rebooted");
+			return YK_ACT_RECOVER;
+		}
+		/* Its own toolstack restarts it; the reboot is a new start. */
+		enter_starting(sm, p, now);
+		return 0;
+	case YK_SD_POWEROFF:
+		was_ours = sm->created_by_us;
+		enter_absent(sm);
+		set_reason(sm, "guest powered off");
+		if (!was_ours)
+			return 0;
+		sm->created_by_us = false;
+		return YK_ACT_DESTROY | YK_ACT_PERSIST;
+	default:
+		return 0;
+	}
+}
+
+static unsigned
+on_domain_gone(struct yk_sm *sm)
+{
+	bool was_ours;
+
+	sm->xen_paused = false;
+	switch (sm->state) {
+	case YK_PAUSED:
+		if (sm->maintenance)
+			return 0;
+		/* FALLTHROUGH */
+	case YK_STARTING:
+	case YK_HEALTHY:
+	case YK_FAILING:
+	case YK_ABSENT:
+		/* Already absent: keep the first reason (e.g. powered off). */
+		if (sm->state != YK_ABSENT || sm->reason[0] == '\0')
+			set_reason(sm, "destroyed outside yaokid");
+		was_ours = sm->created_by_us;
+		sm->created_by_us = false;
+		enter_absent(sm);
+		return was_ours ? YK_ACT_PERSIST : 0;
+	default:
+		return 0;
+	}
+}
+
+static unsigned
+on_recovery_done(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	bool maint_paused;
+
+	maint_paused = sm->state == YK_PAUSED && sm->maintenance;
+	if (sm->state != YK_RECOVERING && !maint_paused)
+		return 0;
+	if (!ev->ok) {
+		if (maint_paused)
+			return 0;
+		return request_recovery(sm, p, now, "create failed");
+	}
+	sm->created_by_us = true;
+	sm->xen_paused = false;
+	if (!maint_paused)
+		enter_starting(sm, p, now);
+	return YK_ACT_PERSIST;
+}
+
+/* ---- operator commands -------------------------------------------------- */
+
+static unsigned
+on_cmd_pause(struct yk_sm *sm)
+{
+	sm->maintenance = true;
+	sm->state = YK_PAUSED;
+	sm->wake_at = 0;
+	sm->reboot_pending = false;
+	return YK_ACT_PERSIST;
+}
+
+static unsigned
+on_cmd_resume(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	bool was_maint;
+
+	was_maint = sm->maintenance;
+	sm->maintenance = false;
+	if (sm->state != YK_PAUSED && sm->state != YK_UNRECOVERABLE)
+		return was_maint ? YK_ACT_PERSIST : 0;
+	if (sm->xen_paused) {
+		sm->state = YK_PAUSED;
+		sm->wake_at = 0;
+	} else
+		enter_starting(sm, p, now);
+	return YK_ACT_PERSIST;
+}
+
+static unsigned
+on_cmd_reset(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	sm->nhist = 0;
+	sm->streak = 0;
+	if (sm->state == YK_UNRECOVERABLE || sm->state == YK_BACKOFF) {
+		if (sm->xen_paused) {
+			sm->state = YK_PAUSED;
+			sm->wake_at = 0;
+		} else
+			enter_starting(sm, p, now);
+	}
+	return YK_ACT_PERSIST;
+}
+
+static unsigned
+on_cmd_recover(struct yk_sm *sm, int64_t now)
+{
+	if (sm->state == YK_RECOVERING)
+		return 0;
+	sm->maintenance = false;
+	sm->reboot_pending = false;
+	set_reason(sm, "recovery requested by operator");
+	return start_attempt(sm, now);
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+void
+yk_sm_init(struct yk_sm *sm)
+{
+	memset(sm, 0, sizeof(*sm));
+	sm->state = YK_ABSENT;
+}
+
+bool
+yk_sm_probing(const struct yk_sm *sm)
+{
+	return sm->state == YK_STARTING || sm->state == YK_HEALTHY ||
+	    sm->state == YK_FAILING;
+}
+
+unsigned
+yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	switch (ev->kind) {
+	case YK_EV_PROBE:
+		return on_probe(sm, p, ev, now);
+	case YK_EV_DOMAIN_UP:
+		return on_domain_up(sm, p, now);
+	case YK_EV_DOMAIN_PAUSED:
+		return on_domain_paused(sm);
+	case YK_EV_DOMAIN_SHUTDOWN:
+		return on_domain_shutdown(sm, p, ev, now);
+	case YK_EV_DOMAIN_GONE:
+		return on_domain_gone(sm);
+	case YK_EV_RECOVERY_DONE:
+		return on_recovery_done(sm, p, ev, now);
+	case YK_EV_TIMER:
+		return on_timer(sm, p, ev, now);
+	case YK_EV_CMD_PAUSE:
+		return on_cmd_pause(sm);
+	case YK_EV_CMD_RESUME:
+		return on_cmd_resume(sm, p, now);
+	case YK_EV_CMD_RECOVER:
+		return on_cmd_recover(sm, now);
+	case YK_EV_CMD_RESET:
+		return on_cmd_reset(sm, p, now);
+	}
+	return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * metrics.c - renders the Prometheus text exposition format (version 0.0.4):
+ * state per domain, probe and recovery counters, the probe-latency
+ * histogram, the hold flag and build info. Domain names are restricted by
+ * the configuration to [A-Za-z0-9_.-], so label values need no escaping.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "state.h"
+#include "supervisor.h"
+
+static const char *const bucket_le[] = {
+	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+	"0.5", "1", "2.5", "5" };
+
+static void
+render_states(const struct sup *s, struct evbuffer *out)
+{
+	const struct sup_domain *d;
+	int st;
+
+	evbuffer_add_printf(out, "# HELP yaoki_domain_state 1 for the domain's "
+	    "current state, 0 for the others.\n# TYPE yaoki_domain_state gauge\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		for (st = 0; st < YK_NSTATES; st++)
+			evbuffer_add_printf(out, "yaoki_domain_state{domain=\"%s\","
+			    "state=\"%s\"} %d\n", d->conf->name,
+			    yk_state_name((enum yk_state)st), (int)d->sm.state == st);
+	evbuffer_add_printf(out, "# HELP yaoki_domain_consecutive_failures "
+	    "Consecutive failed probes.\n"
+	    "# TYPE yaoki_domain_consecutive_failures gauge\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		evbuffer_add_printf(out, "yaoki_domain_consecutive_failures"
+		    "{domain=\"%s\"} %u\n", d->conf->name, d->sm.consecutive_failures);
+}
+
+static void
+render_counters(const struct sup *s, struct evbuffer *out)
+{
+	const struct sup_domain *d;
+
+	evbuffer_add_printf(out, "# HELP yaoki_probes_total Probes by result.\n"
+	    "# TYPE yaoki_probes_total counter\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		evbuffer_add_printf(out,
+		    "yaoki_probes_total{domain=\"%s\",result=\"ok\"} %llu\n"
+		    "yaoki_probes_total{domain=\"%s\",result=\"fail\"} %llu\n",
+		    d->conf->name, (unsigned long long)d->probes_ok,
+		    d->conf->name, (unsigned long long)d->probes_fail);
+	evbuffer_add_printf(out, "# HELP yaoki_recoveries_total Recoveries "
+	    "(destroy + create) by result.\n# TYPE yaoki_recoveries_total counter\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		evbuffer_add_printf(out,
+		    "yaoki_recoveries_total{domain=\"%s\",result=\"ok\"} %llu\n"
+		    "yaoki_recoveries_total{domain=\"%s\",result=\"failed\"} %llu\n",
+		    d->conf->name, (unsigned long long)d->recoveries_ok,
+		    d->conf->name, (unsigned long long)d->recoveries_failed);
+}
+
+static void
+render_histogram(const struct sup *s, struct evbuffer *out)
+{
+	size_t i;
+
+	evbuffer_add_printf(out, "# HELP yaoki_probe_duration_seconds Time from "
+	    "probe start to verdict.\n# TYPE yaoki_probe_duration_seconds histogram\n");
+	for (i = 0; i < sizeof(bucket_le) / sizeof(bucket_le[0]); i++)
+		evbuffer_add_printf(out, "yaoki_probe_duration_seconds_bucket"
+		    "{le=\"%s\"} %llu\n", bucket_le[i],
+		    (unsigned long long)s->hist_buckets[i]);
+	evbuffer_add_printf(out,
+	    "yaoki_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "yaoki_probe_duration_seconds_sum %.6f\n"
+	    "yaoki_probe_duration_seconds_count %llu\n",
+	    (unsigned long long)s->hist_count, s->hist_sum,
+	    (unsigned long long)s->hist_count);
+}
+
+void
+metrics_render(const struct sup *s, struct evbuffer *out)
+{
+	render_states(s, out);
+	render_counters(s, out);
+	render_histogram(s, out);
+	evbuffer_add_printf(out, "# HELP yaoki_hold 1 while a mass failure holds "
+	    "recoveries.\n# TYPE yaoki_hold gauge\nyaoki_hold %d\n", s->hold);
+	evbuffer_add_printf(out, "# HELP yaoki_recoveries_running Recoveries in "
+	    "progress.\n# TYPE yaoki_recoveries_running gauge\n"
+	    "yaoki_recoveries_running %u\n", s->recoveries_running);
+	evbuffer_add_printf(out, "# HELP yaoki_build_info yaokid's version.\n"
+	    "# TYPE yaoki_build_info gauge\nyaoki_build_info{version=\"%s\"} 1\n",
+	    PACKAGE_VERSION);
+}
+
+void
+metrics_write_file(const struct sup *s)
+{
+	struct evbuffer *buf;
+	size_t len;
+	char *text;
+
+	if (s->cfg->metrics_file == NULL)
+		return;
+	buf = evbuffer_new();
+	if (buf == NULL)
+		return;
+	metrics_render(s, buf);
+	len = evbuffer_get_length(buf);
+	text = (char *)evbuffer_pullup(buf, -1);
+	if (state_write_atomic(s->cfg->metrics_file, text, len, 0644) == -1)
+		log_warn("cannot write metrics_file %s", s->cfg->metrics_file);
+	evbuffer_free(buf);
+}

@@ -1,0 +1,253 @@
+/*
+ * recovery.c - carries out recoveries: at most max_parallel_recoveries at
+ * once, the rest wait in line (first come, first served).
+ *
+ * One recovery: write the intent record (so that a yaokid killed midway
+ * finishes the job after a restart) -> destroy the old incarnation if it
+ * exists and wait until it is gone -> create from the captured (or the
+ * configured) domain configuration -> clear the intent -> tell the state
+ * machine. Every step is asynchronous; nothing here blocks the loop.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "recovery.h"
+#include "supervisor.h"
+
+struct recovery {
+	TAILQ_ENTRY(recovery) entry;
+	struct sup_domain *d;
+	bool started;
+	double t0, t_destroyed;
+	char *config_json;
+};
+
+static void start(struct recovery *r);
+
+static int64_t
+wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+recovery_enqueue(struct sup_domain *d)
+{
+	struct sup *s = d->sup;
+	struct recovery *r;
+
+	if (d->rec != NULL)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		fatalx("out of memory");
+	r->d = d;
+	d->rec = r;
+	sup_domain_ref(d);
+	TAILQ_INSERT_TAIL(&s->queue, r, entry);
+	if (s->recoveries_running >= s->cfg->max_parallel_recoveries)
+		log_notice("%s: recovery waits in line (%u running, "
+		    "max_parallel_recoveries %u)", d->conf->name,
+		    s->recoveries_running, s->cfg->max_parallel_recoveries);
+	recovery_kick(s);
+}
+
+void
+recovery_kick(struct sup *s)
+{
+	struct recovery *r;
+
+	while (!s->stopping &&
+	    s->recoveries_running < s->cfg->max_parallel_recoveries &&
+	    (r = TAILQ_FIRST(&s->queue)) != NULL) {
+		TAILQ_REMOVE(&s->queue, r, entry);
+		start(r);
+	}
+}
+
+void
+recovery_dequeue(struct sup_domain *d)
+{
+	struct recovery *r = d->rec;
+
+	if (r == NULL || r->started)
+		return;
+	TAILQ_REMOVE(&d->sup->queue, r, entry);
+	d->rec = NULL;
+	free(r);
+	sup_domain_unref(d);
+}
+
+static void
+finish(struct recovery *r, bool ok, const char *why)
+{
+	struct sup_domain *d = r->d;
+	struct sup *s = d->sup;
+	double secs = yk_now_s() - r->t0;
+
+	s->recoveries_running--;
+	d->rec = NULL;
+	if (!d->removed) {
+		d->have_recovery = true;
+		d->recovery_at = time(NULL);
+		d->recovery_seconds = secs;
+		snprintf(d->recovery_result, sizeof(d->recovery_result), "%s",
+		    ok ? "ok" : "failed");
+		if (ok) {
+			d->recoveries_ok++;
+			log_notice("%s: re-created as domain %d in %.1f s "
+			    "(destroy %.1f s, create %.1f s)", d->conf->name,
+			    d->domid, secs, r->t_destroyed - r->t0,
+			    yk_now_s() - r->t_destroyed);
+		} else {
+			d->recoveries_failed++;
+			log_errx("%s: recovery failed after %.1f s: %s",
+			    d->conf->name, secs, why);
+		}
+		if (why != NULL && !ok && r->config_json == NULL)
+			sup_domain_give_up(d, why);
+		else {
+			struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = ok };
+
+			sup_domain_step(d, &ev);
+		}
+	}
+	free(r->config_json);
+	free(r);
+	sup_domain_unref(d);
+	recovery_kick(s);
+}
+
+static void
+created_cb(void *arg, int err, int domid, const char *errmsg)
+{
+	struct recovery *r = arg;
+	struct sup_domain *d = r->d;
+
+	if (d->removed) {
+		finish(r, err == 0, errmsg);
+		return;
+	}
+	if (err != 0 || domid < 0) {
+		finish(r, false, errmsg != NULL ? errmsg : "create failed");
+		return;
+	}
+	d->domid = domid;
+	d->created_domid = domid;
+	d->shutdown_seen = false;
+	d->intent = false;
+	d->sm.created_by_us = true;
+	sup_domain_save(d);
+	sup_capture(d);
+	finish(r, true, NULL);
+}
+
+static void
+create_step(struct recovery *r)
+{
+	struct sup_domain *d = r->d;
+
+	r->t_destroyed = yk_now_s();
+	log_notice("%s: creating the domain again", d->conf->name);
+	d->sup->hv->ops->create(d->sup->hv, r->config_json, created_cb, r);
+}
+
+static void
+destroyed_cb(void *arg, int err, const char *errmsg)
+{
+	struct recovery *r = arg;
+	struct sup_domain *d = r->d;
+
+	if (d->removed) {
+		finish(r, false, "no longer configured");
+		return;
+	}
+	if (err != 0)
+		log_warnx("%s: destroy of domain %d failed: %s; trying to "
+		    "create anyway", d->conf->name, d->domid,
+		    errmsg ? errmsg : "unknown error");
+	else
+		log_info("%s: domain %d destroyed in %.1f s", d->conf->name,
+		    d->domid, yk_now_s() - r->t0);
+	d->domid = -1;
+	create_step(r);
+}
+
+/* The configured domain_config file, read afresh for every attempt. */
+static char *
+read_domain_config(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1 || st.st_size > (8 << 20)) {
+		snprintf(why, whylen, "cannot read domain_config %s: %s", path,
+		    fd == -1 ? strerror(errno) : "too large");
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	n = buf != NULL ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		snprintf(why, whylen, "cannot read domain_config %s", path);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static void
+start(struct recovery *r)
+{
+	struct sup_domain *d = r->d;
+	struct sup *s = d->sup;
+	char why[300];
+
+	r->started = true;
+	r->t0 = r->t_destroyed = yk_now_s();
+	s->recoveries_running++;
+	if (d->conf->domain_config != NULL)
+		r->config_json = read_domain_config(d->conf->domain_config, why,
+		    sizeof(why));
+	else if (d->captured != NULL)
+		r->config_json = strdup(d->captured);
+	else
+		snprintf(why, sizeof(why), "no configuration to create it from "
+		    "(none was captured while it ran, and no domain_config)");
+	if (r->config_json == NULL) {
+		finish(r, false, why);
+		return;
+	}
+	d->intent = true;
+	d->intent_domid = d->domid;
+	d->intent_wall_ms = wall_now_ms();
+	sup_domain_save(d);
+	if (d->domid < 0) {
+		create_step(r);
+		return;
+	}
+	log_notice("%s: destroying domain %d (%s)", d->conf->name, d->domid,
+	    d->sm.reason);
+	d->expect_gone_domid = d->domid;
+	s->hv->ops->destroy(s->hv, d->domid, destroyed_cb, r);
+}

@@ -1,0 +1,805 @@
+/*
+ * supervisor.c - turns what yaokid observes into state-machine events and
+ * carries out the machine's actions.
+ *
+ * Owns: the list of supervised domains, each domain's probe schedule and
+ * state-machine timer, reconciliation with the hypervisor's domain list and
+ * events, the mass-failure hold, and applying a reloaded configuration.
+ * Never blocks: hypervisor work is asynchronous (hv.h), probes too (probe.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "clock.h"
+#include "hook.h"
+#include "log.h"
+#include "recovery.h"
+#include "state.h"
+#include "supervisor.h"
+
+#define LIST_INTERVAL_MS 1000
+
+static const double probe_buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+
+static void sync_schedules(struct sup_domain *d, enum yk_state before);
+static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void sm_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ---- time conversions for the persisted history ------------------------- */
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+persist_from_domain(const struct sup_domain *d, struct yk_persist *p)
+{
+	int64_t off = wall_ms() - yk_now_ms();
+	unsigned i;
+
+	memset(p, 0, sizeof(*p));
+	p->maintenance = d->sm.maintenance;
+	p->unrecoverable = d->sm.state == YK_UNRECOVERABLE;
+	p->created_by_us = d->sm.created_by_us;
+	p->created_domid = d->created_domid;
+	p->streak = d->sm.streak;
+	p->nhist = d->sm.nhist;
+	for (i = 0; i < d->sm.nhist; i++)
+		p->hist_wall_ms[i] = d->sm.hist[i] + off;
+	snprintf(p->reason, sizeof(p->reason), "%s", d->sm.reason);
+	p->intent = d->intent;
+	p->intent_domid = d->intent_domid;
+	p->intent_wall_ms = d->intent_wall_ms;
+}
+
+static void
+domain_from_persist(struct sup_domain *d, const struct yk_persist *p)
+{
+	int64_t off = wall_ms() - yk_now_ms();
+	unsigned i;
+
+	d->sm.maintenance = p->maintenance;
+	d->sm.created_by_us = p->created_by_us;
+	d->created_domid = p->created_domid;
+	d->sm.streak = p->streak;
+	d->sm.nhist = p->nhist;
+	for (i = 0; i < p->nhist; i++)
+		d->sm.hist[i] = p->hist_wall_ms[i] - off;
+	snprintf(d->sm.reason, sizeof(d->sm.reason), "%s", p->reason);
+	if (p->unrecoverable)
+		d->sm.state = YK_UNRECOVERABLE;
+	else if (p->maintenance)
+		d->sm.state = YK_PAUSED;
+	d->intent = p->intent;
+	d->intent_domid = p->intent_domid;
+	d->intent_wall_ms = p->intent_wall_ms;
+}
+
+void
+sup_domain_save(struct sup_domain *d)
+{
+	struct yk_persist p;
+
+	persist_from_domain(d, &p);
+	state_save(d->sup->cfg->state_dir, d->conf->name, &p);
+}
+
+/* ---- domain objects ------------------------------------------------------ */
+
+static struct sup_domain *
+domain_new(struct sup *s, struct yk_domain_conf *conf)
+{
+	struct sup_domain *d;
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		fatalx("out of memory");
+	d->sup = s;
+	d->conf = conf;
+	yk_sm_params_from_conf(&d->params, conf);
+	yk_sm_init(&d->sm);
+	d->domid = -1;
+	d->created_domid = -1;
+	d->intent_domid = -1;
+	d->expect_gone_domid = -1;
+	d->probe_timer = evtimer_new(s->base, probe_timer_cb, d);
+	d->sm_timer = evtimer_new(s->base, sm_timer_cb, d);
+	if (d->probe_timer == NULL || d->sm_timer == NULL)
+		fatalx("out of memory");
+	d->refs = 1;
+	return d;
+}
+
+static void
+domain_free(struct sup_domain *d)
+{
+	if (d->probe != NULL)
+		probe_cancel(d->probe);
+	event_free(d->probe_timer);
+	event_free(d->sm_timer);
+	free(d->captured);
+	free(d);
+}
+
+void
+sup_domain_ref(struct sup_domain *d)
+{
+	d->refs++;
+}
+
+void
+sup_domain_unref(struct sup_domain *d)
+{
+	if (--d->refs == 0)
+		domain_free(d);
+}
+
+struct sup_domain *
+sup_find(struct sup *s, const char *name)
+{
+	struct sup_domain *d;
+
+	TAILQ_FOREACH(d, &s->domains, entry)
+		if (strcmp(d->conf->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+bool
+sup_busy(const struct sup *s)
+{
+	return s->recoveries_running > 0;
+}
+
+/* ---- stepping the state machine ----------------------------------------- */
+
+static void
+arm_ms(struct event *ev, int64_t delay_ms)
+{
+	struct timeval tv;
+
+	if (delay_ms < 0)
+		delay_ms = 0;
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+static void
+reboot_done(void *arg, int err, const char *errmsg)
+{
+	struct sup_domain *d = arg;
+
+	if (err != 0 && !d->removed)
+		log_warnx("%s: graceful reboot request failed: %s", d->conf->name,
+		    errmsg ? errmsg : "unknown error");
+	sup_domain_unref(d);
+}
+
+static void
+destroy_done(void *arg, int err, const char *errmsg)
+{
+	struct sup_domain *d = arg;
+
+	if (err != 0 && !d->removed)
+		log_warnx("%s: destroy failed: %s", d->conf->name,
+		    errmsg ? errmsg : "unknown error");
+	sup_request_list(d->sup);
+	sup_domain_unref(d);
+}
+
+static void
+apply_actions(struct sup_domain *d, unsigned acts)
+{
+	struct sup *s = d->sup;
+
+	if (acts & YK_ACT_HOOK) {
+		/* Giving up ends the promise to re-create: drop the intent. */
+		d->intent = false;
+		log_errx("%s: unrecoverable: %s", d->conf->name, d->sm.reason);
+		hook_run(s, "unrecoverable", d, d->sm.reason);
+	}
+	if (acts & (YK_ACT_PERSIST | YK_ACT_HOOK))
+		sup_domain_save(d);
+	if (acts & YK_ACT_RECOVER)
+		recovery_enqueue(d);
+	if ((acts & YK_ACT_REBOOT) && d->domid >= 0) {
+		log_notice("%s: asking domain %d for a graceful reboot",
+		    d->conf->name, d->domid);
+		sup_domain_ref(d);
+		s->hv->ops->reboot(s->hv, d->domid, reboot_done, d);
+	}
+	if ((acts & YK_ACT_DESTROY) && d->domid >= 0) {
+		log_notice("%s: destroying powered-off domain %d", d->conf->name,
+		    d->domid);
+		d->expect_gone_domid = d->domid;
+		sup_domain_ref(d);
+		s->hv->ops->destroy(s->hv, d->domid, destroy_done, d);
+	}
+}
+
+void
+sup_domain_step(struct sup_domain *d, const struct yk_sm_event *ev)
+{
+	enum yk_state before = d->sm.state;
+	struct yk_sm_event e = *ev;
+	unsigned acts;
+
+	e.hold = d->sup->hold;
+	acts = yk_sm_step(&d->sm, &d->params, &e, yk_now_ms());
+	if (d->sm.state != before) {
+		if (d->sm.state == YK_FAILING || d->sm.state == YK_HEALTHY ||
+		    d->sm.state == YK_STARTING)
+			log_info("%s: %s -> %s", d->conf->name,
+			    yk_state_name(before), yk_state_name(d->sm.state));
+		else
+			log_notice("%s: %s -> %s%s%s", d->conf->name,
+			    yk_state_name(before), yk_state_name(d->sm.state),
+			    d->sm.reason[0] ? ": " : "", d->sm.reason);
+	}
+	apply_actions(d, acts);
+	sync_schedules(d, before);
+}
+
+void
+sup_domain_give_up(struct sup_domain *d, const char *reason)
+{
+	enum yk_state before = d->sm.state;
+
+	d->sm.state = YK_UNRECOVERABLE;
+	d->sm.wake_at = 0;
+	snprintf(d->sm.reason, sizeof(d->sm.reason), "%s", reason);
+	log_notice("%s: %s -> unrecoverable", d->conf->name, yk_state_name(before));
+	apply_actions(d, YK_ACT_HOOK | YK_ACT_PERSIST);
+	sync_schedules(d, before);
+}
+
+static void
+step_kind(struct sup_domain *d, enum yk_sm_event_kind kind)
+{
+	struct yk_sm_event ev = { .kind = kind };
+
+	sup_domain_step(d, &ev);
+}
+
+/* ---- timers: probe schedule and state-machine wake-ups ------------------- */
+
+static void
+sync_schedules(struct sup_domain *d, enum yk_state before)
+{
+	int64_t now = yk_now_ms();
+
+	if (yk_sm_probing(&d->sm) && !d->removed) {
+		if (!d->probing) {
+			int64_t delay = (int64_t)d->conf->interval_ms;
+
+			/* First schedule after start: spread over one interval. */
+			if (before == YK_ABSENT && !d->sup->listed_once)
+				delay = random() % (delay > 0 ? delay : 1);
+			d->probing = true;
+			d->next_probe_at = now + delay;
+			arm_ms(d->probe_timer, delay);
+		}
+	} else if (d->probing) {
+		d->probing = false;
+		evtimer_del(d->probe_timer);
+		if (d->probe != NULL) {
+			probe_cancel(d->probe);
+			d->probe = NULL;
+		}
+	}
+	if (d->sm.wake_at != 0 && !d->removed)
+		arm_ms(d->sm_timer, d->sm.wake_at - now);
+	else
+		evtimer_del(d->sm_timer);
+}
+
+static void
+sm_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_domain *d = arg;
+
+	(void)fd; (void)what;
+	if (d->sm.wake_at != 0 && yk_now_ms() < d->sm.wake_at) {
+		arm_ms(d->sm_timer, d->sm.wake_at - yk_now_ms());
+		return;
+	}
+	step_kind(d, YK_EV_TIMER);
+}
+
+static unsigned
+count_failing(const struct sup *s, unsigned *probed)
+{
+	const struct sup_domain *d;
+	unsigned failing = 0;
+
+	*probed = 0;
+	TAILQ_FOREACH(d, &s->domains, entry) {
+		if (!yk_sm_probing(&d->sm))
+			continue;
+		(*probed)++;
+		if (d->sm.consecutive_failures > 0)
+			failing++;
+	}
+	return failing;
+}
+
+/* Recomputes the mass-failure hold; `extra` counts a failure not yet stepped. */
+static void
+update_hold(struct sup *s, unsigned extra)
+{
+	unsigned probed, failing = count_failing(s, &probed) + extra;
+	bool hold = probed > 0 && failing >= s->cfg->mass_failure_min &&
+	    (double)failing >= s->cfg->mass_failure_fraction * (double)probed;
+	char reason[200];
+
+	if (hold == s->hold)
+		return;
+	s->hold = hold;
+	if (hold) {
+		snprintf(reason, sizeof(reason), "%u of %u probed domains failing "
+		    "at once: suspecting Dom0 itself, holding recoveries",
+		    failing, probed);
+		log_errx("mass failure: %s", reason);
+		hook_run(s, "mass-failure", NULL, reason);
+	} else
+		log_notice("mass failure over: %u of %u probed domains failing; "
+		    "recoveries allowed again", failing, probed);
+}
+
+static void
+record_probe(struct sup_domain *d, const struct probe_result *res)
+{
+	struct sup *s = d->sup;
+	size_t i;
+
+	d->have_probe = true;
+	d->probe_at = time(NULL);
+	d->probe_ok = res->ok;
+	d->probe_status = res->http_status;
+	d->probe_ms = res->ms;
+	snprintf(d->probe_error, sizeof(d->probe_error), "%s", res->detail);
+	if (res->ok)
+		d->probes_ok++;
+	else
+		d->probes_fail++;
+	for (i = 0; i < sizeof(probe_buckets) / sizeof(probe_buckets[0]); i++)
+		if (res->ms / 1000.0 <= probe_buckets[i])
+			s->hist_buckets[i]++;
+	s->hist_sum += res->ms / 1000.0;
+	s->hist_count++;
+}
+
+static void
+probe_done_cb(void *arg, const struct probe_result *res)
+{
+	struct sup_domain *d = arg;
+	struct yk_sm_event ev = { .kind = YK_EV_PROBE, .ok = res->ok };
+	int64_t now = yk_now_ms();
+
+	d->probe = NULL;
+	record_probe(d, res);
+	if (!res->ok)
+		log_debug("%s: probe failed: %s", d->conf->name, res->detail);
+	update_hold(d->sup, (!res->ok && d->sm.consecutive_failures == 0) ? 1 : 0);
+	sup_domain_step(d, &ev);
+	update_hold(d->sup, 0);
+	if (d->probing && d->probe == NULL && !evtimer_pending(d->probe_timer, NULL))
+		arm_ms(d->probe_timer, d->next_probe_at - now);
+}
+
+static void
+probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_domain *d = arg;
+	struct probe_spec spec;
+	int64_t now = yk_now_ms();
+
+	(void)fd; (void)what;
+	if (!d->probing || d->probe != NULL)
+		return;
+	spec.url = d->conf->url;
+	spec.timeout_ms = d->conf->timeout_ms;
+	spec.expect_status = &d->conf->expect_status;
+	spec.expect_body = d->conf->expect_body;
+	spec.tls_verify = d->conf->tls_verify;
+	spec.ca_file = d->conf->ca_file;
+	/* Fixed rate: the next start is one interval after this one. */
+	d->next_probe_at += (int64_t)d->conf->interval_ms;
+	if (d->next_probe_at < now)
+		d->next_probe_at = now + (int64_t)d->conf->interval_ms;
+	d->probe = probe_start(d->sup->probes, &spec, probe_done_cb, d);
+	if (d->probe == NULL) {
+		log_warnx("%s: cannot start a probe", d->conf->name);
+		arm_ms(d->probe_timer, d->next_probe_at - now);
+	}
+}
+
+/* ---- the hypervisor's view ----------------------------------------------- */
+
+static void
+capture_done(void *arg, int err, const char *json)
+{
+	struct sup_domain *d = arg;
+
+	d->capturing = false;
+	if (!d->removed) {
+		if (err == 0 && json != NULL) {
+			if (d->captured == NULL || strcmp(d->captured, json) != 0) {
+				free(d->captured);
+				d->captured = strdup(json);
+				state_save_config(d->sup->cfg->state_dir,
+				    d->conf->name, json);
+				log_info("%s: configuration captured from domain %d",
+				    d->conf->name, d->domid);
+			}
+		} else
+			log_warnx("%s: cannot capture the configuration of domain %d",
+			    d->conf->name, d->domid);
+	}
+	sup_domain_unref(d);
+}
+
+void
+sup_capture(struct sup_domain *d)
+{
+	if (d->capturing || d->domid < 0)
+		return;
+	d->capturing = true;
+	sup_domain_ref(d);
+	d->sup->hv->ops->capture(d->sup->hv, d->domid, capture_done, d);
+}
+
+static const struct hv_dominfo *
+find_info(const struct hv_dominfo *doms, size_t n, const char *name)
+{
+	const struct hv_dominfo *dying = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(doms[i].name, name) != 0 || doms[i].migrating)
+			continue;
+		if (doms[i].state != HV_DYING)
+			return &doms[i];
+		dying = &doms[i];
+	}
+	(void)dying;     /* a dying domain no longer holds its name */
+	return NULL;
+}
+
+/* On start with an intent record: finish the recovery that was begun. */
+static void
+resolve_intent(struct sup_domain *d, const struct hv_dominfo *info)
+{
+	d->intent = false;
+	if (info != NULL && info->state != HV_SHUTDOWN &&
+	    info->domid != d->intent_domid) {
+		log_notice("%s: the interrupted recovery had created domain %d; "
+		    "finishing it", d->conf->name, info->domid);
+		d->domid = info->domid;
+		d->created_domid = info->domid;
+		d->sm.state = YK_RECOVERING;
+		sup_domain_save(d);
+		sup_capture(d);
+		{
+			struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = true };
+			sup_domain_step(d, &ev);
+		}
+		return;
+	}
+	log_notice("%s: resuming the recovery interrupted at domain %d",
+	    d->conf->name, d->intent_domid);
+	d->domid = info != NULL ? info->domid : -1;
+	d->intent = true;
+	if (d->sm.state == YK_PAUSED || d->sm.state == YK_UNRECOVERABLE)
+		return;
+	d->sm.state = YK_RECOVERING;
+	recovery_enqueue(d);
+}
+
+static void
+reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info)
+{
+	if (d->rec != NULL || d->removed)
+		return;            /* the recovery owns the domain right now */
+	if (d->intent && d->sm.state != YK_PAUSED &&
+	    d->sm.state != YK_UNRECOVERABLE) {
+		resolve_intent(d, info);
+		return;
+	}
+	if (info == NULL) {
+		if (d->domid >= 0) {
+			int old = d->domid;
+
+			d->domid = -1;
+			if (old != d->expect_gone_domid) {
+				log_notice("%s: domain %d is gone (destroyed outside "
+				    "yaokid)", d->conf->name, old);
+				step_kind(d, YK_EV_DOMAIN_GONE);
+			}
+		}
+		return;
+	}
+	if (info->domid != d->domid) {
+		int old = d->domid;
+
+		d->domid = info->domid;
+		d->shutdown_seen = false;
+		if (old >= 0 && yk_sm_probing(&d->sm))
+			step_kind(d, YK_EV_DOMAIN_GONE);   /* a new incarnation */
+		if (info->state == HV_RUNNING || info->state == HV_PAUSED)
+			sup_capture(d);
+		log_info("%s: domain %d (%s)", d->conf->name, d->domid,
+		    hv_dstate_name(info->state));
+	}
+	switch (info->state) {
+	case HV_RUNNING:
+		if (d->sm.state == YK_ABSENT || d->sm.xen_paused) {
+			step_kind(d, YK_EV_DOMAIN_UP);
+			if (d->domid == d->created_domid && !d->sm.created_by_us) {
+				d->sm.created_by_us = true;
+				sup_domain_save(d);
+			}
+		}
+		break;
+	case HV_PAUSED:
+		if (!d->sm.xen_paused)
+			step_kind(d, YK_EV_DOMAIN_PAUSED);
+		break;
+	case HV_SHUTDOWN:
+		if (!d->shutdown_seen) {
+			struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
+			    .reason = info->reason };
+
+			d->shutdown_seen = true;
+			if (d->domid == d->created_domid)
+				d->sm.created_by_us = true;
+			log_notice("%s: domain %d shut down (%s)", d->conf->name,
+			    d->domid, yk_shutdown_reason_name(info->reason));
+			sup_domain_step(d, &ev);
+		}
+		break;
+	case HV_DYING:
+		break;
+	}
+}
+
+static void
+list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
+{
+	struct sup *s = arg;
+	struct sup_domain *d, *next;
+
+	s->list_pending = false;
+	if (err != 0) {
+		log_debug("hypervisor list failed; retrying");
+		return;
+	}
+	for (d = TAILQ_FIRST(&s->domains); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		reconcile_domain(d, find_info(doms, n, d->conf->name));
+	}
+	s->listed_once = true;
+}
+
+static void
+list_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup *s = arg;
+
+	(void)fd; (void)what;
+	if (!s->list_pending && !s->stopping) {
+		s->list_pending = true;
+		s->hv->ops->list(s->hv, list_done, s);
+	}
+	arm_ms(s->list_timer, LIST_INTERVAL_MS);
+}
+
+void
+sup_request_list(struct sup *s)
+{
+	arm_ms(s->list_timer, 0);
+}
+
+/* Hypervisor events: crashes are acted on at once; the rest re-lists. */
+static void
+hv_event_cb(void *arg, const struct hv_event *ev)
+{
+	struct sup *s = arg;
+	struct sup_domain *d;
+
+	if (ev->kind == HV_EV_SHUTDOWN && (d = sup_find(s, ev->name)) != NULL &&
+	    d->domid == ev->domid && d->rec == NULL && !d->shutdown_seen &&
+	    !d->intent) {
+		struct yk_sm_event sev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
+		    .reason = ev->reason };
+
+		d->shutdown_seen = true;
+		if (d->domid == d->created_domid)
+			d->sm.created_by_us = true;
+		log_notice("%s: domain %d shut down (%s)", d->conf->name,
+		    d->domid, yk_shutdown_reason_name(ev->reason));
+		sup_domain_step(d, &sev);
+		return;
+	}
+	sup_request_list(s);
+}
+
+/* ---- operator commands --------------------------------------------------- */
+
+int
+sup_command(struct sup *s, const char *cmd, struct sup_domain *d, char *err,
+    size_t errlen)
+{
+	enum yk_sm_event_kind kind;
+
+	(void)s;
+	if (strcmp(cmd, "pause") == 0)
+		kind = YK_EV_CMD_PAUSE;
+	else if (strcmp(cmd, "resume") == 0) {
+		if (d->sm.state != YK_PAUSED && d->sm.state != YK_UNRECOVERABLE) {
+			snprintf(err, errlen, "%s is not paused (state %s)",
+			    d->conf->name, yk_state_name(d->sm.state));
+			return -1;
+		}
+		kind = YK_EV_CMD_RESUME;
+	} else if (strcmp(cmd, "recover") == 0) {
+		if (d->sm.state == YK_RECOVERING || d->rec != NULL) {
+			snprintf(err, errlen, "%s: a recovery is already in progress",
+			    d->conf->name);
+			return -1;
+		}
+		kind = YK_EV_CMD_RECOVER;
+	} else if (strcmp(cmd, "reset") == 0)
+		kind = YK_EV_CMD_RESET;
+	else {
+		snprintf(err, errlen, "unknown command: %s", cmd);
+		return -1;
+	}
+	log_notice("%s: operator: %s", d->conf->name, cmd);
+	step_kind(d, kind);
+	if (kind == YK_EV_CMD_RESUME || kind == YK_EV_CMD_RESET)
+		sup_request_list(s);
+	return 0;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+struct sup *
+sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv)
+{
+	struct sup *s;
+	size_t i;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		fatalx("out of memory");
+	s->base = base;
+	s->cfg = cfg;
+	s->hv = hv;
+	TAILQ_INIT(&s->domains);
+	TAILQ_INIT(&s->queue);
+	if (gethostname(s->host, sizeof(s->host) - 1) == -1)
+		snprintf(s->host, sizeof(s->host), "localhost");
+	s->probes = probe_engine_new(base);
+	s->list_timer = evtimer_new(base, list_timer_cb, s);
+	if (s->probes == NULL || s->list_timer == NULL)
+		fatalx("cannot set up the probe engine");
+	hv->on_event = hv_event_cb;
+	hv->event_arg = s;
+	for (i = 0; i < cfg->ndomains; i++)
+		TAILQ_INSERT_TAIL(&s->domains, domain_new(s, &cfg->domains[i]), entry);
+	return s;
+}
+
+static void
+domain_load(struct sup_domain *d)
+{
+	struct yk_persist p;
+	const char *dir = d->sup->cfg->state_dir;
+
+	if (state_load(dir, d->conf->name, &p))
+		domain_from_persist(d, &p);
+	d->captured = state_load_config(dir, d->conf->name);
+}
+
+void
+sup_start(struct sup *s)
+{
+	struct sup_domain *d;
+
+	srandom((unsigned)(time(NULL) ^ getpid()));
+	TAILQ_FOREACH(d, &s->domains, entry)
+		domain_load(d);
+	sup_request_list(s);
+}
+
+static void
+domain_remove(struct sup *s, struct sup_domain *d)
+{
+	TAILQ_REMOVE(&s->domains, d, entry);
+	d->removed = true;
+	recovery_dequeue(d);
+	evtimer_del(d->sm_timer);
+	evtimer_del(d->probe_timer);
+	if (d->probe != NULL) {
+		probe_cancel(d->probe);
+		d->probe = NULL;
+	}
+	sup_domain_unref(d);
+}
+
+void
+sup_apply_config(struct sup *s, struct yk_config *cfg)
+{
+	struct sup_domain *d, *next;
+	struct yk_config *old = s->cfg;
+	bool changed;
+	size_t i;
+
+	for (d = TAILQ_FIRST(&s->domains); d != NULL; d = next) {
+		struct yk_domain_conf *nc = NULL;
+
+		next = TAILQ_NEXT(d, entry);
+		for (i = 0; i < cfg->ndomains; i++)
+			if (strcmp(cfg->domains[i].name, d->conf->name) == 0)
+				nc = &cfg->domains[i];
+		if (nc == NULL) {
+			log_notice("%s: no longer configured; no longer supervised",
+			    d->conf->name);
+			domain_remove(s, d);
+			continue;
+		}
+		changed = !yk_domain_conf_equal(d->conf, nc);
+		d->conf = nc;
+		yk_sm_params_from_conf(&d->params, nc);
+		if (changed) {
+			log_notice("%s: configuration changed", nc->name);
+			/* A new interval or URL takes effect with the next probe. */
+			if (d->probing && d->probe == NULL) {
+				d->next_probe_at = yk_now_ms();
+				arm_ms(d->probe_timer, 0);
+			}
+		}
+	}
+	for (i = 0; i < cfg->ndomains; i++) {
+		if (sup_find(s, cfg->domains[i].name) != NULL)
+			continue;
+		d = domain_new(s, &cfg->domains[i]);
+		TAILQ_INSERT_TAIL(&s->domains, d, entry);
+		log_notice("%s: now supervised", d->conf->name);
+		domain_load(d);
+	}
+	s->cfg = cfg;
+	/* Removed domains with work in flight never touch conf again. */
+	yk_config_free(old);
+	update_hold(s, 0);
+	recovery_kick(s);
+	sup_request_list(s);
+}
+
+void
+sup_free(struct sup *s)
+{
+	struct sup_domain *d;
+
+	s->stopping = true;
+	while ((d = TAILQ_FIRST(&s->domains)) != NULL)
+		domain_remove(s, d);
+	event_free(s->list_timer);
+	probe_engine_free(s->probes);
+	free(s);
+}

@@ -1,0 +1,120 @@
+/*
+ * supervisor.h - the daemon's world: the configured domains, their state
+ * machines, probe schedules, hypervisor view and the mass-failure hold.
+ *
+ * supervisor.c turns inputs (probe verdicts, hypervisor lists and events,
+ * timers, operator commands) into state-machine events and carries out the
+ * actions the machine returns. Everything runs on the one libevent loop.
+ */
+#ifndef YK_SUPERVISOR_H
+#define YK_SUPERVISOR_H
+
+#include <sys/queue.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "domain.h"
+#include "hv.h"
+#include "probe.h"
+
+struct event;
+struct event_base;
+struct recovery;
+
+struct sup_domain {
+	TAILQ_ENTRY(sup_domain) entry;
+	struct sup *sup;
+	struct yk_domain_conf *conf;     /* points into sup->cfg */
+	struct yk_sm_params params;
+	struct yk_sm sm;
+	int domid;                       /* -1: not known to exist */
+	int created_domid;               /* the incarnation yaokid created, -1 */
+	bool shutdown_seen;              /* SHUTDOWN already delivered for domid */
+	char *captured;                  /* configuration JSON, or NULL */
+	bool capturing;
+
+	/* probing */
+	struct probe *probe;
+	struct event *probe_timer;
+	int64_t next_probe_at;
+	bool probing;                    /* a schedule is armed */
+	struct event *sm_timer;
+
+	/* recovery */
+	struct recovery *rec;            /* in progress or queued */
+	bool intent;                     /* persisted intent record in force */
+	int intent_domid;
+	int64_t intent_wall_ms;
+	int expect_gone_domid;           /* a domid yaokid destroyed itself */
+
+	/* reporting */
+	bool have_probe;
+	time_t probe_at;
+	bool probe_ok;
+	long probe_status;
+	double probe_ms;
+	char probe_error[160];
+	bool have_recovery;
+	time_t recovery_at;
+	char recovery_result[16];
+	double recovery_seconds;
+	uint64_t probes_ok, probes_fail;
+	uint64_t recoveries_ok, recoveries_failed;
+
+	int refs;                        /* async operations holding it */
+	bool removed;                    /* dropped by a reload; freed at refs 0 */
+};
+TAILQ_HEAD(sup_domain_list, sup_domain);
+
+struct sup {
+	struct event_base *base;
+	struct yk_config *cfg;
+	struct hv *hv;
+	struct probe_engine *probes;
+	struct sup_domain_list domains;
+	struct event *list_timer;
+	bool list_pending;
+	bool listed_once;
+	bool hold;
+	char host[256];
+	unsigned recoveries_running;
+	TAILQ_HEAD(, recovery) queue;
+	/* probe latency histogram for metrics */
+	uint64_t hist_buckets[12];
+	double hist_sum;
+	uint64_t hist_count;
+	/* the daemon's reload entry point (yaokid.c) */
+	int (*reload)(struct sup *s, char *err, size_t errlen);
+	bool stopping;
+};
+
+struct sup *sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv);
+void sup_start(struct sup *s);
+void sup_free(struct sup *s);
+/* Applies a new configuration in place; takes ownership of cfg. */
+void sup_apply_config(struct sup *s, struct yk_config *cfg);
+
+struct sup_domain *sup_find(struct sup *s, const char *name);
+/* Operator commands: pause, resume, recover, reset. 0, or -1 with err. */
+int sup_command(struct sup *s, const char *cmd, struct sup_domain *d,
+    char *err, size_t errlen);
+/* Feeds one event to d's state machine and carries out the actions. */
+void sup_domain_step(struct sup_domain *d, const struct yk_sm_event *ev);
+
+void sup_domain_ref(struct sup_domain *d);
+void sup_domain_unref(struct sup_domain *d);
+/* Gives up on d: unrecoverable with reason, hook, saved. */
+void sup_domain_give_up(struct sup_domain *d, const char *reason);
+/* Captures d's configuration from the running domain (asynchronous). */
+void sup_capture(struct sup_domain *d);
+/* Persists d's record (history, flags, intent). */
+void sup_domain_save(struct sup_domain *d);
+/* Asks for a hypervisor list soon (coalesced). */
+void sup_request_list(struct sup *s);
+/* True when recoveries are in flight (used for a clean stop). */
+bool sup_busy(const struct sup *s);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * yaokid.c - the supervisor daemon's entry point: options, configuration
+ * check (-t), start-up order, daemonizing, signals, systemd notification,
+ * reload and a clean stop.
+ *
+ * Exit statuses: 0 clean stop, 1 configuration error, 2 cannot start.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "clock.h"
+#include "conf.h"
+#include "control.h"
+#include "hv.h"
+#include "log.h"
+#include "metrics.h"
+#include "state.h"
+#include "supervisor.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/yaoki/yaoki.conf"
+#define STOP_GRACE_MS 30000
+#define METRICS_FILE_PERIOD_S 5
+
+struct daemon {
+	const char *config_path;
+	struct event_base *base;
+	struct yk_config *cfg;
+	struct hv *hv;
+	struct sup *sup;
+	struct control *ctl;
+	struct event *sig_hup, *sig_term, *sig_int;
+	struct event *stop_timer, *metrics_timer, *watchdog_timer;
+	int64_t stop_deadline;
+	int ready_fd;                 /* pipe to the waiting parent, or -1 */
+};
+
+static struct daemon yk;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: yaokid [-f] [-c FILE] [-t] [-v]... [-V]\n");
+	exit(1);
+}
+
+static void
+print_errors(const struct yk_conf_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msg[i]);
+}
+
+/* Reports a start-up failure (to the waiting parent too) and exits 2. */
+static void __attribute__((noreturn))
+cannot_start(const char *why)
+{
+	if (yk.ready_fd != -1) {
+		if (write(yk.ready_fd, why, strlen(why)) < 0) {
+			/* the parent is gone; nothing to tell */
+		}
+	}
+	log_errx("cannot start: %s", why);
+	if (yk.ready_fd == -1)
+		fprintf(stderr, "yaokid: %s\n", why);
+	exit(2);
+}
+
+/*
+ * Forks; the parent waits until the child says it serves (exit 0) or why it
+ * cannot (prints the reason, exit 2), so init scripts see real failures.
+ */
+static void
+daemonize(void)
+{
+	int fds[2], devnull;
+	char buf[1024];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		perror("yaokid: pipe");
+		exit(2);
+	}
+	pid = fork();
+	if (pid == -1) {
+		perror("yaokid: fork");
+		exit(2);
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		n = read(fds[0], buf, sizeof(buf) - 1);
+		if (n <= 0) {
+			if (n == 0)
+				exit(0);
+			exit(2);
+		}
+		buf[n] = '\0';
+		fprintf(stderr, "yaokid: %s\n", buf);
+		exit(2);
+	}
+	close(fds[0]);
+	yk.ready_fd = fds[1];
+	setsid();
+	if (chdir("/") == -1) {
+		/* not fatal */
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull != -1) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+}
+
+static void
+notify(const char *what)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, what);
+#else
+	(void)what;
+#endif
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+static void
+keep_string(char **dst, char *const *src, const char *key)
+{
+	if ((*dst == NULL) != (*src == NULL) ||
+	    (*dst != NULL && strcmp(*dst, *src) != 0))
+		log_warnx("reload: %s changes only with a restart; keeping %s",
+		    key, *src ? *src : "(unset)");
+	free(*dst);
+	*dst = *src ? strdup(*src) : NULL;
+}
+
+static int
+reload(struct sup *s, char *err, size_t errlen)
+{
+	struct yk_conf_errors errs = { 0, NULL };
+	struct yk_config *cfg;
+	size_t i, off = 0;
+
+	cfg = yk_config_load(yk.config_path, &errs);
+	if (cfg == NULL) {
+		err[0] = '\0';
+		for (i = 0; i < errs.n; i++) {
+			log_errx("reload rejected: %s", errs.msg[i]);
+			off += (size_t)snprintf(err + off, off < errlen ? errlen - off : 0,
+			    "%s%s", i ? "\n" : "", errs.msg[i]);
+			if (off >= errlen)
+				break;
+		}
+		yk_conf_errors_free(&errs);
+		return -1;
+	}
+	if (cfg->hypervisor != s->cfg->hypervisor) {
+		log_warnx("reload: hypervisor changes only with a restart");
+		cfg->hypervisor = s->cfg->hypervisor;
+	}
+	keep_string(&cfg->sim_socket, &s->cfg->sim_socket, "sim_socket");
+	keep_string(&cfg->state_dir, &s->cfg->state_dir, "state_dir");
+	keep_string(&cfg->socket, &s->cfg->socket, "socket");
+	keep_string(&cfg->socket_group, &s->cfg->socket_group, "socket_group");
+	log_notice("reloading %s: %zu domains", yk.config_path, cfg->ndomains);
+	sup_apply_config(s, cfg);
+	yk.cfg = cfg;
+	return 0;
+}
+
+/* ---- signals and timers ------------------------------------------------------ */
+
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char err[4096];
+
+	(void)sig; (void)what; (void)arg;
+	if (reload(yk.sup, err, sizeof(err)) == -1)
+		log_errx("SIGHUP: the running configuration stays in force");
+}
+
+static void
+stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, 100000 };
+
+	(void)fd; (void)what; (void)arg;
+	if (!sup_busy(yk.sup) || yk_now_ms() >= yk.stop_deadline) {
+		if (sup_busy(yk.sup))
+			log_warnx("stopping with recoveries unfinished; their "
+			    "intent records make the next start finish them");
+		event_base_loopbreak(yk.base);
+		return;
+	}
+	evtimer_add(yk.stop_timer, &tv);
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what; (void)arg;
+	if (yk.sup->stopping) {
+		event_base_loopbreak(yk.base);
+		return;
+	}
+	log_notice("signal %d: stopping%s", (int)sig, sup_busy(yk.sup) ?
+	    " after the recoveries in progress" : "");
+	notify("STOPPING=1");
+	yk.sup->stopping = true;
+	yk.stop_deadline = yk_now_ms() + STOP_GRACE_MS;
+	stop_check_cb(-1, 0, NULL);
+}
+
+static void
+metrics_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	metrics_write_file(yk.sup);
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	notify("WATCHDOG=1");
+}
+
+static void
+setup_timers(void)
+{
+	struct timeval mt = { METRICS_FILE_PERIOD_S, 0 };
+
+	yk.sig_hup = evsignal_new(yk.base, SIGHUP, sighup_cb, NULL);
+	yk.sig_term = evsignal_new(yk.base, SIGTERM, sigterm_cb, NULL);
+	yk.sig_int = evsignal_new(yk.base, SIGINT, sigterm_cb, NULL);
+	yk.stop_timer = evtimer_new(yk.base, stop_check_cb, NULL);
+	yk.metrics_timer = event_new(yk.base, -1, EV_PERSIST, metrics_timer_cb, NULL);
+	if (yk.sig_hup == NULL || yk.sig_term == NULL || yk.sig_int == NULL ||
+	    yk.stop_timer == NULL || yk.metrics_timer == NULL)
+		cannot_start("cannot set up signal handling");
+	evsignal_add(yk.sig_hup, NULL);
+	evsignal_add(yk.sig_term, NULL);
+	evsignal_add(yk.sig_int, NULL);
+	evtimer_add(yk.metrics_timer, &mt);
+#ifdef HAVE_SYSTEMD
+	{
+		uint64_t usec;
+
+		if (sd_watchdog_enabled(0, &usec) > 0) {
+			struct timeval wt = { (time_t)(usec / 2000000),
+			    (suseconds_t)((usec / 2) % 1000000) };
+
+			yk.watchdog_timer = event_new(yk.base, -1, EV_PERSIST,
+			    watchdog_cb, NULL);
+			evtimer_add(yk.watchdog_timer, &wt);
+		}
+	}
+#else
+	(void)watchdog_cb;
+#endif
+}
+
+static void
+teardown(void)
+{
+	control_close(yk.ctl);
+	sup_free(yk.sup);
+	yk.hv->ops->close(yk.hv);
+	event_free(yk.sig_hup);
+	event_free(yk.sig_term);
+	event_free(yk.sig_int);
+	event_free(yk.stop_timer);
+	event_free(yk.metrics_timer);
+	if (yk.watchdog_timer != NULL)
+		event_free(yk.watchdog_timer);
+	yk_config_free(yk.cfg);
+	event_base_free(yk.base);
+	curl_global_cleanup();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct yk_conf_errors errs = { 0, NULL };
+	int ch, foreground = 0, check_only = 0, verbose = 0;
+	char err[1024];
+
+	yk.config_path = DEFAULT_CONFIG;
+	yk.ready_fd = -1;
+	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
+		switch (ch) {
+		case 'c': yk.config_path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 't': check_only = 1; break;
+		case 'v': verbose++; break;
+		case 'V':
+			printf("yaokid %s\n", PACKAGE_VERSION);
+			return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init("yaokid", 1, verbose);
+	yk.cfg = yk_config_load(yk.config_path, &errs);
+	if (yk.cfg == NULL) {
+		print_errors(&errs);
+		yk_conf_errors_free(&errs);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", yk.config_path);
+		yk_config_free(yk.cfg);
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!foreground) {
+		daemonize();
+		log_init("yaokid", 0, verbose);
+	}
+	if (state_dir_prepare(yk.cfg->state_dir, err, sizeof(err)) == -1)
+		cannot_start(err);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		cannot_start("cannot initialise libcurl");
+	yk.base = event_base_new();
+	if (yk.base == NULL)
+		cannot_start("cannot create the event loop");
+	yk.hv = hv_open(yk.cfg, yk.base, NULL, NULL, err, sizeof(err));
+	if (yk.hv == NULL)
+		cannot_start(err);
+	yk.sup = sup_new(yk.base, yk.cfg, yk.hv);
+	yk.sup->reload = reload;
+	yk.ctl = control_open(yk.sup, yk.cfg->socket, yk.cfg->socket_group,
+	    err, sizeof(err));
+	if (yk.ctl == NULL)
+		cannot_start(err);
+	setup_timers();
+	sup_start(yk.sup);
+
+	log_notice("started: %zu domains, hypervisor %s, socket %s",
+	    yk.cfg->ndomains, yk.hv->ops->name, yk.cfg->socket);
+	notify("READY=1");
+	if (yk.ready_fd != -1) {
+		close(yk.ready_fd);
+		yk.ready_fd = -1;
+	}
+	event_base_dispatch(yk.base);
+	log_notice("stopped");
+	teardown();
+	return 0;
+}

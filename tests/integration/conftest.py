@@ -1,0 +1,226 @@
+"""Fixtures shared by the integration tests: the real yaoki-simhv, yaokid
+and yaokictl binaries from the build tree, on loopback, in a temporary
+directory. Every process a fixture starts is stopped by it (by PID)."""
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+BUILDDIR = os.environ.get("YAOKI_BUILDDIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+SIMHV = os.path.join(BUILDDIR, "yaoki-simhv")
+YAOKID = os.path.join(BUILDDIR, "yaokid")
+YAOKICTL = os.path.join(BUILDDIR, "yaokictl")
+
+# Each test gets its own 127.x.y.0/24 block so parallel leftovers never clash.
+_nets = itertools.count(1)
+
+
+def wait_for(pred, timeout, step=0.05, what="condition"):
+    """Polls pred() until it returns a true value or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
+
+
+def free_port(addr):
+    s = socket.socket()
+    s.bind((addr, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Proc:
+    """A started process with its log file; stop() sends SIGTERM, then KILL."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                  env=env, start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self.log.close()
+        return self.p.returncode
+
+    def kill9(self):
+        self.p.kill()
+        self.p.wait(5)
+        return self.p.returncode
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Sim:
+    """yaoki-simhv with N simulated guests on 127.0.<net>.<i>:8080."""
+
+    def __init__(self, tmp, names, boot_time="200ms", extra=""):
+        self.tmp = tmp
+        self.net = next(_nets) % 250 + 2
+        self.sock = str(tmp / "simhv.sock")
+        self.addr = {}
+        lines = [f"boot_time = {boot_time}", extra]
+        for i, n in enumerate(names, start=1):
+            a = f"127.{self.net}.{i // 250}.{i % 250 + 1}"
+            self.addr[n] = (a, 8080)
+            lines.append(f'domain "{n}" {{ listen = "{a}:8080" }}')
+        self.conf = tmp / "simhv.conf"
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.proc = Proc([SIMHV, "serve", "-f", "-c", str(self.conf), "-s", self.sock],
+                         tmp / "simhv.log")
+        wait_for(lambda: os.path.exists(self.sock) or not self.proc.alive(), 10,
+                 what="simhv socket")
+        assert self.proc.alive(), self.proc.text()
+
+    def url(self, name, path="/healthz"):
+        a, p = self.addr[name]
+        return f"http://{a}:{p}{path}"
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([SIMHV, "ctl", "-s", self.sock, *map(str, args)],
+                           capture_output=True, text=True, timeout=30)
+        if check and r.returncode != 0:
+            raise AssertionError(f"simhv ctl {args}: {r.stdout} {r.stderr}")
+        return json.loads(r.stdout) if r.stdout.strip() else None
+
+    def domains(self):
+        return {d["name"]: d for d in self.ctl("list")["domains"] if d["state"] != "dying"}
+
+    def domid(self, name):
+        d = self.domains().get(name)
+        return d["domid"] if d else None
+
+
+class Yaokid:
+    def __init__(self, tmp, sim, domains, glob=None, defaults=None, name="yaokid"):
+        self.tmp = tmp
+        self.sim = sim
+        self.sock = str(tmp / f"{name}.sock")
+        self.state_dir = tmp / "state"
+        self.conf = tmp / f"{name}.conf"
+        self.log_path = tmp / f"{name}.log"
+        self.write_conf(domains, glob, defaults)
+        self.proc = None
+
+    def write_conf(self, domains, glob=None, defaults=None):
+        lines = ['hypervisor = "sim"', f'state_dir = "{self.state_dir}"',
+                 f'sim_socket = "{self.sim.sock}"', f'socket = "{self.sock}"']
+        for k, v in (glob or {}).items():
+            lines.append(f"{k} = {v}")
+        d = {"interval": "200ms", "timeout": "150ms", "failures": "3",
+             "start_period": "5s", "backoff": "300ms", "backoff_max": "1s"}
+        d.update(defaults or {})
+        lines.append("defaults {")
+        lines += [f"  {k} = {v}" for k, v in d.items()]
+        lines.append("}")
+        for name, keys in domains.items():
+            keys = dict(keys)
+            keys.setdefault("url", f'"{self.sim.url(name)}"')
+            lines.append(f'domain "{name}" {{')
+            lines += [f"  {k} = {v}" for k, v in keys.items()]
+            lines.append("}")
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    def start(self, extra_args=()):
+        if os.path.exists(self.sock):
+            pass
+        self.proc = Proc([YAOKID, "-f", "-v", "-c", str(self.conf), *extra_args],
+                         self.log_path)
+        wait_for(lambda: self.ctl_ok() or not self.proc.alive(), 10,
+                 what="yaokid socket")
+        assert self.proc.alive(), self.proc.text()
+        return self
+
+    def ctl_ok(self):
+        try:
+            return self.status() is not None
+        except Exception:
+            return False
+
+    def ctl(self, *args, json_out=True):
+        argv = [YAOKICTL, "-s", self.sock] + (["-j"] if json_out else []) + list(args)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+    def status(self, name=None):
+        r = self.ctl("status", *( [name] if name else []))
+        if r.returncode != 0:
+            return None
+        return json.loads(r.stdout)
+
+    def dom(self, name):
+        st = self.status(name)
+        return st["domains"][0] if st else None
+
+    def state(self, name):
+        d = self.dom(name)
+        return d["state"] if d else None
+
+    def wait_state(self, name, states, timeout=20):
+        if isinstance(states, str):
+            states = (states,)
+        return wait_for(lambda: (self.dom(name) if self.state(name) in states else None),
+                        timeout, what=f"{name} in {states}; log:\n{self.log()[-3000:]}")
+
+    def log(self):
+        return self.proc.text() if self.proc else ""
+
+    def count(self, needle):
+        return self.log().count(needle)
+
+    def stop(self):
+        return self.proc.stop() if self.proc else None
+
+
+@pytest.fixture
+def sim_factory(tmp_path):
+    made = []
+
+    def make(names, **kw):
+        s = Sim(tmp_path, names, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.proc.stop()
+
+
+@pytest.fixture
+def yaokid_factory(tmp_path):
+    made = []
+
+    def make(sim, domains, **kw):
+        y = Yaokid(tmp_path, sim, domains, **kw)
+        made.append(y)
+        return y
+    yield make
+    for y in made:
+        if y.proc:
+            y.proc.stop()
