@@ -107,7 +107,7 @@ void yk_config_free(struct yk_config *cfg);
 void yk_conf_errors_free(struct yk_conf_errors *errs);
 const struct yk_domain_conf *yk_config_find(const struct yk_config *cfg,
     const char *name);
-/* True when the two differ in anything that matters for probing or recovery. */
+/* True when the two are the same in everything that matters (all but line). */
 bool yk_domain_conf_equal(const struct yk_domain_conf *a,
     const struct yk_domain_conf *b);
 

@@ -75,7 +75,7 @@ sim_cmd_dispatch(struct sim_req *req, const char *cmd, size_t argc,
 	sim_req_fail(req, "unknown command: %s", cmd);
 }
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers ------------------------------------------------------------- */
 
 static struct sim_domain *
 cmd_domain(struct sim_req *req, const char *key)
@@ -126,7 +126,7 @@ reply_result(struct sim_req *req, int rc, const char *err)
 		sim_req_fail(req, "%s", err);
 }
 
-/* ---- commands ------------------------------------------------------------------- */
+/* ---- commands ------------------------------------------------------------ */
 
 static void
 cmd_list(struct sim_req *req, size_t argc, const char *const *argv)
@@ -336,6 +336,7 @@ cmd_delay(struct sim_req *req, size_t argc, const char *const *argv)
 	const char *name;
 	char err[256], *end;
 	bool create;
+	uint64_t ms;
 	double s;
 
 	(void)argc;
@@ -351,14 +352,15 @@ cmd_delay(struct sim_req *req, size_t argc, const char *const *argv)
 	s = strtod(argv[2], &end);
 	if (!isdigit((unsigned char)argv[2][0]) || *end != '\0' ||
 	    errno != 0 || !isfinite(s) || s < 0 || s > CMD_DELAY_MAX_S) {
-		sim_req_fail(req, "delay: SECONDS must be a number from 0 to %g",
-		    CMD_DELAY_MAX_S);
+		sim_req_fail(req, "delay: SECONDS must be a number from 0 "
+		    "to %g", CMD_DELAY_MAX_S);
 		return;
 	}
 	if ((name = cmd_name(req, argv[0])) == NULL)
 		return;
-	reply_result(req, sim_name_delay(name, create, (uint64_t)llround(s * 1000),
-	    err, sizeof(err)), err);
+	ms = (uint64_t)(s * 1000.0 + 0.5);
+	reply_result(req, sim_name_delay(name, create, ms, err, sizeof(err)),
+	    err);
 }
 
 static void

@@ -19,7 +19,8 @@
 #include "sim_conf.h"
 #include "sim_guest.h"
 
-static void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap);
+static void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static int conf_check_duration(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_listen(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_domain(cfg_t *cfg, cfg_opt_t *opt);
@@ -82,8 +83,8 @@ conf_check_duration(cfg_t *cfg, cfg_opt_t *opt)
 	uint64_t ms;
 
 	if (s == NULL || yk_duration_parse(s, &ms) == -1) {
-		cfg_error(cfg, "%s: not a duration: \"%s\" (write 2s, 500ms, 1m)",
-		    cfg_opt_name(opt), s ? s : "");
+		cfg_error(cfg, "%s: not a duration: \"%s\" "
+		    "(write 2s, 500ms, 1m)", cfg_opt_name(opt), s ? s : "");
 		return -1;
 	}
 	return 0;
@@ -115,8 +116,8 @@ conf_check_domain(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	if (cfg_size(sec, "listen") == 0 && cfg_size(sec, "guest") == 0) {
-		cfg_error(cfg, "domain \"%s\": needs listen (or a guest program)",
-		    name);
+		cfg_error(cfg, "domain \"%s\": needs listen "
+		    "(or a guest program)", name);
 		return -1;
 	}
 	return 0;

@@ -11,7 +11,7 @@
 struct sim_conf_domain {
 	char *name;
 	char *listen;			/* NULL only when guest is set */
-	char *guest;			/* NULL: simhv serves the guest itself */
+	char *guest;			/* NULL: simhv serves the guest */
 	uint64_t boot_time_ms;		/* the global one when unset */
 };
 

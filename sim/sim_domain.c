@@ -133,7 +133,7 @@ static int dconf_copy(struct sim_dconf *dst, const struct sim_dconf *src);
 static void uuid_random(char out[37]);
 static bool uuid_valid(const char *s);
 
-/* ---- lookups ----------------------------------------------------------- */
+/* ---- lookups ------------------------------------------------------------- */
 
 static unsigned
 hash_str(const char *s)
@@ -215,7 +215,7 @@ sim_domain_state(const struct sim_domain *d)
 	return d->state;
 }
 
-/* ---- setup and teardown ------------------------------------------------- */
+/* ---- setup and teardown -------------------------------------------------- */
 
 void
 sim_domains_init(struct event_base *base, const struct sim_conf *conf,
@@ -318,7 +318,7 @@ timer_cancel(struct event **ev)
 	}
 }
 
-/* ---- create --------------------------------------------------------------- */
+/* ---- create -------------------------------------------------------------- */
 
 int
 sim_domain_create(const struct sim_dconf *c, bool monitor, sim_create_fn *cb,
@@ -354,7 +354,11 @@ sim_domain_create(const struct sim_dconf *c, bool monitor, sim_create_fn *cb,
 	}
 	nm->creating = true;
 	TAILQ_INSERT_TAIL(&create_ops, op, entry);
-	timer_arm(&op->ev, nm->create_delay_ms, create_op_cb, op);
+	/* Without a delay, domids follow the order of the requests. */
+	if (nm->create_delay_ms == 0)
+		create_op_cb(-1, 0, op);
+	else
+		timer_arm(&op->ev, nm->create_delay_ms, create_op_cb, op);
 	return 0;
 }
 
@@ -408,8 +412,10 @@ domain_new(struct create_op *op, char *err, size_t errlen)
 	d->boot_time_ms = op->c.boot_time_ms;
 	d->monitor = op->monitor;
 	SLIST_INIT(&d->waiters);
-	if ((op->c.listen != NULL && (d->listen = strdup(op->c.listen)) == NULL) ||
-	    (op->c.guest != NULL && (d->guest_cmd = strdup(op->c.guest)) == NULL))
+	if (op->c.listen != NULL && (d->listen = strdup(op->c.listen)) == NULL)
+		fatalx("%s: out of memory", nm->name);
+	if (op->c.guest != NULL &&
+	    (d->guest_cmd = strdup(op->c.guest)) == NULL)
 		fatalx("%s: out of memory", nm->name);
 	if (d->guest_cmd != NULL) {
 		d->prog = sim_prog_start(d->guest_cmd, nm->name, d->domid,
@@ -422,7 +428,8 @@ domain_new(struct create_op *op, char *err, size_t errlen)
 			return -1;
 		}
 	} else {
-		if ((d->guest = sim_guest_new(dom_base, nm->name, d->listen)) == NULL)
+		d->guest = sim_guest_new(dom_base, nm->name, d->listen);
+		if (d->guest == NULL)
 			fatalx("%s: out of memory", nm->name);
 		if (nm->sticky)
 			sim_guest_set_behaviour(d->guest, nm->behaviour,
@@ -450,7 +457,7 @@ domain_boot_cb(evutil_socket_t fd, short what, void *arg)
 		sim_guest_set_up(d->guest, true);
 }
 
-/* ---- destroy -------------------------------------------------------------- */
+/* ---- destroy ------------------------------------------------------------- */
 
 void
 sim_domain_destroy(struct sim_domain *d, sim_destroy_fn *cb, void *arg)
@@ -532,7 +539,7 @@ domain_go_down(struct sim_domain *d)
 	}
 }
 
-/* ---- shutdown, reboot, pause ----------------------------------------------- */
+/* ---- shutdown, reboot, pause --------------------------------------------- */
 
 static int
 check_alive(const struct sim_domain *d, char *err, size_t errlen)
@@ -645,7 +652,7 @@ sim_domain_set_behaviour(struct sim_domain *d, enum sim_behaviour b,
 	return 0;
 }
 
-/* ---- the "xl monitor" of booted domains ------------------------------------ */
+/* ---- the "xl monitor" of booted domains ---------------------------------- */
 
 static void
 monitor_act(struct sim_domain *d)
@@ -693,7 +700,7 @@ monitor_created_cb(void *arg, int domid, const char *err)
 		log_warnx("monitor: %s", err);
 }
 
-/* ---- per-name settings ------------------------------------------------------ */
+/* ---- per-name settings --------------------------------------------------- */
 
 int
 sim_name_fail_create(const char *name, unsigned count, char *err,
@@ -725,7 +732,7 @@ sim_name_delay(const char *name, bool create, uint64_t ms, char *err,
 	return 0;
 }
 
-/* ---- JSON: list, capture, create configurations ------------------------------ */
+/* ---- JSON: list, capture, create configurations -------------------------- */
 
 static json_object *
 json_str_or_null(const char *s)
@@ -742,22 +749,27 @@ sim_domains_list_json(void)
 
 	TAILQ_FOREACH(d, &all_domains, all) {
 		o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(d->nm->name));
-		json_object_object_add(o, "domid", json_object_new_int(d->domid));
-		json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
+		json_object_object_add(o, "name",
+		    json_object_new_string(d->nm->name));
+		json_object_object_add(o, "domid",
+		    json_object_new_int(d->domid));
+		json_object_object_add(o, "uuid",
+		    json_object_new_string(d->uuid));
 		json_object_object_add(o, "state",
 		    json_object_new_string(state_names[d->state]));
 		json_object_object_add(o, "shutdown_reason",
 		    json_str_or_null(d->state == SIM_SHUTDOWN ?
 		    reason_names[d->reason] : NULL));
-		json_object_object_add(o, "listen", json_str_or_null(d->listen));
+		json_object_object_add(o, "listen",
+		    json_str_or_null(d->listen));
 		if (d->guest_cmd != NULL)
 			beh = "program";
 		else if (d->guest != NULL)
 			beh = sim_behaviour_name(sim_guest_behaviour(d->guest));
 		else
 			beh = "none";
-		json_object_object_add(o, "behaviour", json_object_new_string(beh));
+		json_object_object_add(o, "behaviour",
+		    json_object_new_string(beh));
 		json_object_object_add(o, "monitor",
 		    json_object_new_boolean(d->monitor));
 		if (d->prog != NULL)
@@ -786,7 +798,8 @@ sim_domain_capture(const struct sim_domain *d, char *err, size_t errlen)
 	json_object_object_add(o, "boot_time_ms",
 	    json_object_new_int64((int64_t)d->boot_time_ms));
 	json_object_object_add(o, "guest", json_str_or_null(d->guest_cmd));
-	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	text = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	if (text == NULL)
 		snprintf(err, errlen, "out of memory");
@@ -832,11 +845,13 @@ sim_dconf_parse(const char *json, struct sim_dconf *c, char *err,
 		snprintf(err, errlen, "configuration: missing or invalid name");
 		goto bad;
 	}
-	if (dconf_str(o, "uuid", &uuid) || (uuid != NULL && !uuid_valid(uuid))) {
+	if (dconf_str(o, "uuid", &uuid) ||
+	    (uuid != NULL && !uuid_valid(uuid))) {
 		snprintf(err, errlen, "%s: configuration: invalid uuid", name);
 		goto bad;
 	}
-	if (dconf_str(o, "guest", &guest) || (guest != NULL && *guest == '\0')) {
+	if (dconf_str(o, "guest", &guest) ||
+	    (guest != NULL && *guest == '\0')) {
 		snprintf(err, errlen, "%s: configuration: invalid guest", name);
 		goto bad;
 	}

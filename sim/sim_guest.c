@@ -87,6 +87,8 @@ static const char *const behaviour_names[] = {
 	[SIM_B_GARBAGE] = "garbage",
 };
 
+#define NBEHAVIOURS (sizeof(behaviour_names) / sizeof(behaviour_names[0]))
+
 static void guest_sync(struct sim_guest *g);
 static int guest_open(struct sim_guest *g);
 static void guest_close(struct sim_guest *g);
@@ -108,7 +110,7 @@ sim_behaviour_parse(const char *word, enum sim_behaviour *b)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(behaviour_names) / sizeof(behaviour_names[0]); i++) {
+	for (i = 0; i < NBEHAVIOURS; i++) {
 		if (strcmp(word, behaviour_names[i]) == 0) {
 			*b = (enum sim_behaviour)i;
 			return 0;
@@ -120,7 +122,7 @@ sim_behaviour_parse(const char *word, enum sim_behaviour *b)
 const char *
 sim_behaviour_name(enum sim_behaviour b)
 {
-	if ((size_t)b >= sizeof(behaviour_names) / sizeof(behaviour_names[0]))
+	if ((size_t)b >= NBEHAVIOURS)
 		return "unknown";
 	return behaviour_names[b];
 }
@@ -235,7 +237,8 @@ guest_open(struct sim_guest *g)
 	    &len) != 0)
 		fatalx("%s: listen address %s passed validation", g->name,
 		    g->listen);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
 	if (fd == -1) {
 		log_warn("%s: guest socket", g->name);
 		return -1;
@@ -262,7 +265,8 @@ guest_open(struct sim_guest *g)
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(g->http, guest_request_cb, g);
-	if ((g->bound = evhttp_accept_socket_with_handle(g->http, fd)) == NULL) {
+	g->bound = evhttp_accept_socket_with_handle(g->http, fd);
+	if (g->bound == NULL) {
 		log_warnx("%s: cannot serve %s", g->name, g->listen);
 		evhttp_free(g->http);
 		g->http = NULL;
@@ -285,7 +289,7 @@ guest_close(struct sim_guest *g)
 	while ((h = TAILQ_FIRST(&g->holds)) != NULL)
 		hold_free(h);
 	if (g->http != NULL) {
-		/* Frees the listener (closing its socket) and each connection. */
+		/* Frees the listener (closing its socket), every connection. */
 		evhttp_free(g->http);
 		g->http = NULL;
 		g->bound = NULL;
@@ -312,7 +316,8 @@ guest_dispatch(struct sim_guest *g, struct evhttp_request *req)
 		guest_reply(req, HTTP_OK, "OK", "ok");
 		break;
 	case SIM_B_ERROR:
-		guest_reply(req, HTTP_INTERNAL, "Internal Server Error", "error");
+		guest_reply(req, HTTP_INTERNAL, "Internal Server Error",
+		    "error");
 		break;
 	case SIM_B_SLOW:
 		hold_new(g, req, HOLD_SLOW, g->slow_ms);
@@ -361,8 +366,6 @@ guest_release_paused(struct sim_guest *g)
 		TAILQ_INSERT_TAIL(&g->holds, h, entry);
 		req = h->req;
 		hold_free(h);
-		if (g->http == NULL)
-			continue;	/* cannot happen: closing freed the holds */
 		guest_dispatch(g, req);
 	}
 }
@@ -428,7 +431,7 @@ hold_watch_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (h->kind != HOLD_HANG) {
-		/* The reply will come: leave any data to evhttp, only spot EOF. */
+		/* A reply will come: leave data to evhttp, only spot EOF. */
 		n = recv(fd, buf, 1, MSG_PEEK);
 		if (n > 0)
 			event_del(h->watch);
@@ -483,7 +486,7 @@ hold_send_garbage(struct guest_hold *h)
 	    MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
 		log_debug("%s: garbage not sent: %s", h->g->name,
 		    strerror(errno));
-	/* Unread input would turn our close into a reset that loses the bytes. */
+	/* Unread input would turn the close into a reset losing the bytes. */
 	for (i = 0; i < 16; i++)
 		if (recv(h->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
 			break;

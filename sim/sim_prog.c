@@ -77,7 +77,7 @@ prog_split(char *line, char **argv, size_t max)
 	return n == 0 ? -1 : (int)n;
 }
 
-/* In the child, between fork and exec (simhv has one thread: setenv is safe). */
+/* In the child, before exec (simhv has one thread: setenv is safe). */
 static void
 prog_child(char **argv, const char *domain, int domid, int errfd)
 {
@@ -122,8 +122,8 @@ sim_prog_start(const char *cmdline, const char *domain, int domid,
 		return NULL;
 	}
 	if (prog_split(line, argv, PROG_MAX_ARGS) == -1) {
-		snprintf(err, errlen, "guest program: empty or more than %d words",
-		    PROG_MAX_ARGS - 1);
+		snprintf(err, errlen, "guest program: empty or more than %d "
+		    "words", PROG_MAX_ARGS - 1);
 		free(line);
 		return NULL;
 	}
@@ -149,7 +149,8 @@ sim_prog_start(const char *cmdline, const char *domain, int domid,
 	} while (n == -1 && errno == EINTR);
 	close(pfd[0]);
 	if (n == (ssize_t)sizeof(e)) {
-		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(e));
+		snprintf(err, errlen, "cannot run %s: %s", argv[0],
+		    strerror(e));
 		(void)waitpid(pid, NULL, 0);
 		free(line);
 		return NULL;
@@ -234,8 +235,8 @@ prog_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		(void)kill(-p->pid, SIGKILL);
 		fn = p->on_exit;
 		fnarg = p->arg;
-		log_debug("guest program %ld exited (status 0x%x)", (long)p->pid,
-		    status);
+		log_debug("guest program %ld exited (status 0x%x)",
+		    (long)p->pid, status);
 		prog_free(p);
 		if (fn != NULL)
 			fn(fnarg, status);

@@ -75,7 +75,7 @@ static void conn_write_json(struct sim_conn *c, json_object *o);
 static struct sim_req *req_new(struct sim_conn *c);
 static void req_finish(struct sim_req *req, json_object *reply);
 
-/* ---- the socket ------------------------------------------------------------ */
+/* ---- the socket ---------------------------------------------------------- */
 
 int
 sim_proto_bind(const char *path, char *err, size_t errlen)
@@ -127,10 +127,12 @@ sim_proto_bind(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0600) == -1 || listen(fd, 128) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (chmod(sun.sun_path, 0600) == -1 || listen(fd, 128) == -1) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", sun.sun_path, strerror(e));
 		close(fd);
-		unlink(path);
+		unlink(sun.sun_path);
 		return -1;
 	}
 	return fd;
@@ -176,7 +178,7 @@ sim_proto_close(void)
 	}
 }
 
-/* ---- connections ----------------------------------------------------------- */
+/* ---- connections --------------------------------------------------------- */
 
 static void
 proto_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
@@ -328,7 +330,7 @@ conn_write_json(struct sim_conn *c, json_object *o)
 	bufferevent_write(c->bev, "\n", 1);
 }
 
-/* ---- requests ---------------------------------------------------------------- */
+/* ---- requests ------------------------------------------------------------ */
 
 static struct sim_req *
 req_new(struct sim_conn *c)
@@ -459,7 +461,7 @@ sim_req_subscribe(struct sim_req *req)
 	sim_req_ok(req, NULL);
 }
 
-/* ---- events -------------------------------------------------------------------- */
+/* ---- events -------------------------------------------------------------- */
 
 void
 sim_proto_event(const char *event, const char *name, int domid,

@@ -68,7 +68,7 @@ main(int argc, char **argv)
 	usage();
 }
 
-/* ---- serve -------------------------------------------------------------------- */
+/* ---- serve --------------------------------------------------------------- */
 
 static void
 raise_nofile(void)
@@ -145,15 +145,20 @@ serve_main(int argc, char **argv)
 	if ((sock = absolute_path(sock_arg)) == NULL) {
 		fprintf(stderr, "%s: %s: %s\n", PROGNAME, sock_arg,
 		    strerror(errno));
+		sim_conf_free(conf);
 		return 2;
 	}
 	if ((fd = sim_proto_bind(sock, err, sizeof(err))) == -1) {
 		fprintf(stderr, "%s: %s\n", PROGNAME, err);
+		sim_conf_free(conf);
+		free(sock);
 		return 2;
 	}
 	if (!foreground && daemon(0, 0) == -1) {
 		fprintf(stderr, "%s: daemon: %s\n", PROGNAME, strerror(errno));
 		unlink(sock);
+		sim_conf_free(conf);
+		free(sock);
 		return 2;
 	}
 	log_init(PROGNAME, foreground, verbose);
@@ -191,7 +196,7 @@ serve_main(int argc, char **argv)
 	return 0;
 }
 
-/* ---- ctl ----------------------------------------------------------------------- */
+/* ---- ctl ----------------------------------------------------------------- */
 
 static int
 ctl_connect(const char *path)
@@ -288,19 +293,20 @@ ctl_main(int argc, char **argv)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if ((fd = ctl_connect(sock)) == -1) {
-		fprintf(stderr, "%s: cannot connect to %s: %s\n", PROGNAME, sock,
-		    strerror(errno));
+		fprintf(stderr, "%s: cannot connect to %s: %s\n", PROGNAME,
+		    sock, strerror(errno));
 		return 2;
 	}
 	if (ctl_send(fd, argv[optind], argc - optind - 1,
 	    argv + optind + 1) == -1 || (in = fdopen(fd, "r")) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", PROGNAME, sock, strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", PROGNAME, sock,
+		    strerror(errno));
 		close(fd);
 		return 2;
 	}
 	if (getline(&line, &cap, in) <= 0) {
-		fprintf(stderr, "%s: %s closed the connection without a reply\n",
-		    PROGNAME, sock);
+		fprintf(stderr, "%s: %s closed the connection without a "
+		    "reply\n", PROGNAME, sock);
 		free(line);
 		fclose(in);
 		return 2;

@@ -700,8 +700,11 @@ sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv)
 		fatalx("cannot set up the probe engine");
 	hv->on_event = hv_event_cb;
 	hv->event_arg = s;
-	for (i = 0; i < cfg->ndomains; i++)
-		TAILQ_INSERT_TAIL(&s->domains, domain_new(s, &cfg->domains[i]), entry);
+	for (i = 0; i < cfg->ndomains; i++) {
+		struct sup_domain *d = domain_new(s, &cfg->domains[i]);
+
+		TAILQ_INSERT_TAIL(&s->domains, d, entry);
+	}
 	return s;
 }
 

@@ -73,12 +73,11 @@ static void __attribute__((noreturn))
 cannot_start(const char *why)
 {
 	if (yk.ready_fd != -1) {
+		log_errx("cannot start: %s", why);
 		if (write(yk.ready_fd, why, strlen(why)) < 0) {
 			/* the parent is gone; nothing to tell */
 		}
-	}
-	log_errx("cannot start: %s", why);
-	if (yk.ready_fd == -1)
+	} else
 		fprintf(stderr, "yaokid: %s\n", why);
 	exit(2);
 }

@@ -19,7 +19,7 @@ def failed_probes_before_destroy(y, name):
     log = y.log()
     cut = log.index(f"{name}: destroying domain")
     before = log[:cut]
-    start = before.rfind(f"{name}: starting -> healthy")
+    start = max(before.rfind(f"{name}: starting -> healthy"), 0)
     return before[start:].count(f"{name}: probe failed")
 
 

@@ -382,6 +382,10 @@ rec_done(void *arg, const struct probe_result *res)
 	r->res = *res;
 	r->at = yk_now_s();
 	fx.done_total++;
+	if (getenv("TEST_PROBE_VERBOSE") != NULL)
+		print_message("verdict: %s status %ld %.1f ms \"%s\"\n",
+		    probe_error_name(res->err), res->http_status, res->ms,
+		    res->detail);
 	if (r->cancel != NULL)
 		probe_cancel(r->cancel);
 }
@@ -628,9 +632,15 @@ assert_timeout_verdict(const char *url, uint64_t timeout_ms)
 	assert_int_equal(r.res.err, PROBE_ERR_TIMEOUT);
 	assert_false(r.res.ok);
 	assert_int_equal(r.res.http_status, 0);
-	assert_true(took >= (double)timeout_ms);
+	/*
+	 * curl keeps time with CLOCK_MONOTONIC_RAW (not slewed by NTP, unlike
+	 * our CLOCK_MONOTONIC) and lets a timer count as expired within a
+	 * millisecond or so: a verdict can land a hair before timeout_ms by our
+	 * clock (seen: 999.4 ms for 1000). 5 ms is that slack, nothing more.
+	 */
+	assert_true(took >= (double)timeout_ms - 5);
 	assert_true(took <= (double)timeout_ms + 1000.0);
-	assert_true(r.res.ms >= (double)timeout_ms - 1);
+	assert_true(r.res.ms >= (double)timeout_ms - 5);
 	assert_true(r.res.ms <= took + 1);
 	assert_non_null(strstr(r.res.detail, "timed out"));
 }
@@ -998,7 +1008,7 @@ test_many_concurrent(void **state)
 			assert_true((r[i].at - t0) * 1000.0 < timeout_ms / 2.0);
 		} else {
 			assert_int_equal(r[i].res.err, PROBE_ERR_TIMEOUT);
-			assert_true((r[i].at - t0) * 1000.0 >= timeout_ms);
+			assert_true((r[i].at - t0) * 1000.0 >= timeout_ms - 5);
 		}
 	}
 	assert_int_equal(fx.ok_hits, NCONC / 2);
