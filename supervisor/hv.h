@@ -52,6 +52,12 @@ typedef void hv_done_fn(void *arg, int err, const char *errmsg);
 
 struct hv_ops {
 	const char *name;
+	/*
+	 * How long to wait after a crash of a domain yaokid did not create
+	 * before re-resolving it by name: an `xl create` monitor may be
+	 * restarting it, and yaokid and xl must never both create it.
+	 */
+	int crash_grace_ms;
 	void (*close)(struct hv *hv);
 	void (*list)(struct hv *hv, hv_list_fn *cb, void *arg);
 	void (*capture)(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);

@@ -65,6 +65,7 @@ static void sim_disconnect(struct hv_sim *sim, const char *why);
 
 static const struct hv_ops sim_ops = {
 	.name = "sim",
+	.crash_grace_ms = 0,     /* simhv's monitors act on reboots only */
 	.close = sim_close,
 	.list = sim_list,
 	.capture = sim_capture,

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "clock.h"
 #include "log.h"
 #include "recovery.h"
@@ -31,9 +33,12 @@ struct recovery {
 	bool started;
 	double t0, t_destroyed;
 	char *config_json;
+	struct event *grace;
 };
 
 static void start(struct recovery *r);
+static void resolve(struct recovery *r);
+static void grace_cb(evutil_socket_t fd, short what, void *arg);
 
 static int64_t
 wall_now_ms(void)
@@ -127,9 +132,28 @@ finish(struct recovery *r, bool ok, const char *why)
 		}
 	}
 	free(r->config_json);
+	if (r->grace != NULL)
+		event_free(r->grace);
 	free(r);
 	sup_domain_unref(d);
 	recovery_kick(s);
+}
+
+/* Someone else (an xl monitor, an operator) created it meanwhile: adopt it. */
+static void
+adopt(struct recovery *r, int domid)
+{
+	struct sup_domain *d = r->d;
+
+	log_notice("%s: domain %d was created outside yaokid meanwhile; "
+	    "adopting it instead of creating another", d->conf->name, domid);
+	d->domid = domid;
+	d->shutdown_seen = false;
+	d->intent = false;
+	d->sm.created_by_us = false;
+	sup_domain_save(d);
+	sup_capture(d);
+	finish(r, true, NULL);
 }
 
 static void
@@ -222,6 +246,7 @@ start(struct recovery *r)
 	struct sup_domain *d = r->d;
 	struct sup *s = d->sup;
 	char why[300];
+	int grace_ms;
 
 	r->started = true;
 	r->t0 = r->t_destroyed = yk_now_s();
@@ -242,6 +267,54 @@ start(struct recovery *r)
 	d->intent_domid = d->domid;
 	d->intent_wall_ms = wall_now_ms();
 	sup_domain_save(d);
+	grace_ms = s->hv->ops->crash_grace_ms;
+	if (grace_ms > 0 && !d->sm.created_by_us && d->shutdown_seen) {
+		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
+
+		r->grace = evtimer_new(s->base, grace_cb, r);
+		if (r->grace != NULL && evtimer_add(r->grace, &tv) == 0)
+			return;
+	}
+	resolve(r);
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	resolve(arg);
+}
+
+/*
+ * Looks the domain up by name right before acting: the incarnation yaokid
+ * knows may be gone, or another one may have appeared.
+ */
+static void
+resolved_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
+{
+	struct recovery *r = arg;
+	struct sup_domain *d = r->d;
+	const struct hv_dominfo *found = NULL;
+	size_t i;
+
+	if (d->removed) {
+		finish(r, false, "no longer configured");
+		return;
+	}
+	for (i = 0; err == 0 && i < n; i++)
+		if (strcmp(doms[i].name, d->conf->name) == 0 &&
+		    doms[i].state != HV_DYING && !doms[i].migrating)
+			found = &doms[i];
+	/* If listing failed, act on the incarnation yaokid knows. */
+	if (found != NULL && found->domid != d->domid &&
+	    (found->state == HV_RUNNING || found->state == HV_PAUSED)) {
+		adopt(r, found->domid);
+		return;
+	}
+	if (found != NULL)
+		d->domid = found->domid;
+	else if (err == 0)
+		d->domid = -1;
 	if (d->domid < 0) {
 		create_step(r);
 		return;
@@ -249,5 +322,13 @@ start(struct recovery *r)
 	log_notice("%s: destroying domain %d (%s)", d->conf->name, d->domid,
 	    d->sm.reason);
 	d->expect_gone_domid = d->domid;
-	s->hv->ops->destroy(s->hv, d->domid, destroyed_cb, r);
+	d->sup->hv->ops->destroy(d->sup->hv, d->domid, destroyed_cb, r);
+}
+
+static void
+resolve(struct recovery *r)
+{
+	struct sup *s = r->d->sup;
+
+	s->hv->ops->list(s->hv, resolved_cb, r);
 }
