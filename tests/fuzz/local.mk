@@ -1,0 +1,1 @@
+# tests/fuzz/: libFuzzer targets, built with `make fuzz` (clang).
