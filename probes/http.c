@@ -13,7 +13,8 @@
  * from the environment, never reuse a connection (a kept-alive connection
  * would hide a guest that stopped accepting), never buffer a body (the
  * expected text is searched while streaming), and never log on the hot path
- * above debug level. It knows nothing about recovery.
+ * above debug level. It knows nothing about recovery. A done callback may
+ * start and cancel probes, but must not free the engine.
  */
 #include "config.h"
 

@@ -1,24 +1,29 @@
 /*
  * control.c - the status socket server.
  *
- * A UNIX stream socket (mode 0660, root:socket_group). Each client sends one
- * request line (at most 1024 bytes) and gets one reply, then the connection
- * closes. The peer's credentials (SO_PEERCRED) decide: root may change
- * things, anybody else who can connect (socket_group) may only read.
- * Bounded: a per-connection timeout and a cap on simultaneous clients; a
- * hostile client gets an error reply and never disturbs the daemon.
+ * A UNIX stream socket (mode 0660, root:socket_group) in a directory that
+ * only root may write. Each client sends one request line (at most 1024
+ * bytes) and gets one reply, then the connection closes. The peer's
+ * credentials (SO_PEERCRED, SO_PEERGROUPS) decide: root may change things,
+ * members of socket_group may only read, anybody else is refused.
+ * Bounded: a whole-connection deadline and a cap on simultaneous clients
+ * (the oldest client still silent makes room for a new one); a hostile
+ * client gets an error reply and never disturbs the daemon.
+ * Never blocks the loop and never trusts a byte of the request.
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,28 +41,42 @@
 #include "status_json.h"
 #include "supervisor.h"
 
-#define CTL_MAX_REQUEST 1024
-#define CTL_MAX_CLIENTS 64
-#define CTL_TIMEOUT_S 5
+#define CTL_MAX_REQUEST 1024    /* bytes of the request line, without \n */
+#define CTL_MAX_CLIENTS 64      /* connections served at once */
+#define CTL_TIMEOUT_S   5       /* whole exchange, request and reply */
+#define CTL_MAX_GROUPS  256     /* supplementary groups looked at */
+
+enum access { ACCESS_NONE, ACCESS_READ, ACCESS_ROOT };
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	struct control *ctl;
+	struct bufferevent *bev;
+	struct event *deadline;
+	enum access access;
+	bool replied;
+};
+TAILQ_HEAD(client_list, client);
 
 struct control {
 	struct sup *sup;
 	struct evconnlistener *lev;
 	char *path;
+	gid_t gid;                      /* socket_group, or -1 */
 	unsigned nclients;
+	struct client_list clients;     /* oldest first */
 };
 
-struct client {
-	struct control *ctl;
-	struct bufferevent *bev;
-	uid_t uid;
-	bool replied;
-};
+static void reply_error(struct client *, const char *, ...) YK_PRINTF(2, 3);
 
 static void
 client_free(struct client *cl)
 {
-	cl->ctl->nclients--;
+	struct control *ctl = cl->ctl;
+
+	TAILQ_REMOVE(&ctl->clients, cl, entry);
+	ctl->nclients--;
+	event_free(cl->deadline);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -74,8 +93,44 @@ client_write_cb(struct bufferevent *bev, void *arg)
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev; (void)what;
-	client_free(arg);
+	struct client *cl = arg;
+
+	(void)bev;
+	/* A half-closed client without a whole request still hears why. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !cl->replied)
+		reply_error(cl, "incomplete request: no newline before the end");
+	else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		client_free(cl);
+}
+
+static void
+client_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	struct timeval tv = { 1, 0 };
+
+	(void)fd; (void)what;
+	if (cl->replied) {
+		/* It does not read its reply: drop it. */
+		client_free(cl);
+		return;
+	}
+	reply_error(cl, "no complete request within %d seconds", CTL_TIMEOUT_S);
+	/* One more second to take the error, then it goes whatever happens. */
+	evtimer_add(cl->deadline, &tv);
+}
+
+static void
+reply_text(struct client *cl, const char *text, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+	evbuffer_add(out, text, len);
+	cl->replied = true;
+	bufferevent_disable(cl->bev, EV_READ);
+	/* Nothing more is read: drop what the client sent beyond the line. */
+	evbuffer_drain(bufferevent_get_input(cl->bev),
+	    evbuffer_get_length(bufferevent_get_input(cl->bev)));
 }
 
 static void
@@ -83,21 +138,16 @@ reply_json(struct client *cl, struct json_object *o)
 {
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 
-	bufferevent_write(cl->bev, text, strlen(text));
-	bufferevent_write(cl->bev, "\n", 1);
+	reply_text(cl, text, strlen(text));
+	reply_text(cl, "\n", 1);
 	json_object_put(o);
-	cl->replied = true;
-	bufferevent_disable(cl->bev, EV_READ);
 }
-
-static void
-reply_error(struct client *cl, const char *fmt, ...) YK_PRINTF(2, 3);
 
 static void
 reply_error(struct client *cl, const char *fmt, ...)
 {
 	struct json_object *o = json_object_new_object();
-	char msg[512];
+	char msg[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -117,13 +167,41 @@ reply_ok(struct client *cl)
 	reply_json(cl, o);
 }
 
+/* Printable ASCII without spaces: a command or a domain name. */
 static bool
-printable(const char *s)
+word_ok(const char *s)
 {
+	if (*s == '\0')
+		return false;
 	for (; *s != '\0'; s++)
-		if (!isprint((unsigned char)*s))
+		if (*s <= 0x20 || *s >= 0x7f)
 			return false;
 	return true;
+}
+
+static void
+do_version(struct client *cl)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	reply_json(cl, o);
+}
+
+static void
+do_metrics(struct client *cl)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	if (buf == NULL) {
+		reply_error(cl, "out of memory");
+		return;
+	}
+	metrics_render(cl->ctl->sup, buf);
+	evbuffer_add_buffer(bufferevent_get_output(cl->bev), buf);
+	evbuffer_free(buf);
+	reply_text(cl, "", 0);
 }
 
 static void
@@ -132,73 +210,104 @@ do_reload(struct client *cl)
 	struct sup *s = cl->ctl->sup;
 	char err[4096];
 
-	if (s->reload == NULL || s->reload(s, err, sizeof(err)) == -1)
-		reply_error(cl, "%s", s->reload ? err : "reload is not available");
+	if (s->reload == NULL) {
+		reply_error(cl, "reload is not available");
+		return;
+	}
+	log_notice("operator: reload");
+	if (s->reload(s, err, sizeof(err)) == -1)
+		reply_error(cl, "%s", err);
 	else
 		reply_ok(cl);
 }
 
 static void
-do_metrics(struct client *cl)
-{
-	metrics_render(cl->ctl->sup, bufferevent_get_output(cl->bev));
-	cl->replied = true;
-	bufferevent_disable(cl->bev, EV_READ);
-}
-
-static void
-dispatch(struct client *cl, char *line)
+do_domain_command(struct client *cl, const char *cmd, const char *arg)
 {
 	struct sup *s = cl->ctl->sup;
-	struct sup_domain *d = NULL;
-	char *arg, err[512];
-	bool mutating;
+	struct sup_domain *d;
+	char err[512];
 
-	arg = strchr(line, ' ');
-	if (arg != NULL)
-		*arg++ = '\0';
-	if (!printable(line) || (arg != NULL && (!printable(arg) ||
-	    *arg == '\0' || strchr(arg, ' ') != NULL))) {
-		reply_error(cl, "malformed request");
+	if (arg == NULL) {
+		reply_error(cl, "%s needs a domain name", cmd);
 		return;
 	}
-	mutating = strcmp(line, "pause") == 0 || strcmp(line, "resume") == 0 ||
-	    strcmp(line, "recover") == 0 || strcmp(line, "reset") == 0;
-	if (mutating || strcmp(line, "reload") == 0) {
-		if (cl->uid != 0) {
-			reply_error(cl, "permission denied: only root may %s", line);
-			return;
-		}
-	}
-	if (arg != NULL && (d = sup_find(s, arg)) == NULL &&
-	    (mutating || strcmp(line, "status") == 0)) {
+	if ((d = sup_find(s, arg)) == NULL) {
 		reply_error(cl, "unknown domain: %s", arg);
 		return;
 	}
-	if (strcmp(line, "status") == 0)
-		reply_json(cl, status_json(s, d));
-	else if (strcmp(line, "version") == 0 && arg == NULL) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
-		reply_json(cl, o);
-	} else if (strcmp(line, "metrics") == 0 && arg == NULL)
-		do_metrics(cl);
-	else if (strcmp(line, "reload") == 0 && arg == NULL)
-		do_reload(cl);
-	else if (mutating && d == NULL)
-		reply_error(cl, "%s needs a domain name", line);
-	else if (mutating) {
-		if (sup_command(s, line, d, err, sizeof(err)) == -1)
-			reply_error(cl, "%s", err);
-		else
-			reply_ok(cl);
-	} else if (arg != NULL && (strcmp(line, "version") == 0 ||
-	    strcmp(line, "metrics") == 0 || strcmp(line, "reload") == 0))
-		reply_error(cl, "%s takes no argument", line);
+	if (sup_command(s, cmd, d, err, sizeof(err)) == -1)
+		reply_error(cl, "%s", err);
 	else
+		reply_ok(cl);
+}
+
+static const struct {
+	const char *name;
+	bool root_only;
+	int args;                       /* 0 none, 1 required, 2 optional */
+} commands[] = {
+	{ "status", false, 2 },
+	{ "metrics", false, 0 },
+	{ "version", false, 0 },
+	{ "pause", true, 1 },
+	{ "resume", true, 1 },
+	{ "recover", true, 1 },
+	{ "reset", true, 1 },
+	{ "reload", true, 0 },
+};
+
+static void
+dispatch(struct client *cl, char *line, size_t len)
+{
+	struct sup *s = cl->ctl->sup;
+	struct sup_domain *d = NULL;
+	char *arg;
+	size_t i;
+
+	if (strlen(line) != len) {
+		reply_error(cl, "malformed request: NUL byte");
+		return;
+	}
+	if ((arg = strchr(line, ' ')) != NULL)
+		*arg++ = '\0';
+	if (!word_ok(line) || (arg != NULL && !word_ok(arg))) {
+		reply_error(cl, "malformed request: expected COMMAND [DOMAIN]");
+		return;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, line) == 0)
+			break;
+	if (cl->access == ACCESS_NONE) {
+		reply_error(cl, "permission denied: neither root nor a member "
+		    "of socket_group");
+		return;
+	}
+	if (i == sizeof(commands) / sizeof(commands[0])) {
 		reply_error(cl, "unknown command: %.40s", line);
+		return;
+	}
+	if (commands[i].root_only && cl->access != ACCESS_ROOT) {
+		reply_error(cl, "permission denied: only root may %s", line);
+		return;
+	}
+	if (commands[i].args == 0 && arg != NULL) {
+		reply_error(cl, "%s takes no argument", line);
+		return;
+	}
+	if (strcmp(line, "status") == 0) {
+		if (arg != NULL && (d = sup_find(s, arg)) == NULL)
+			reply_error(cl, "unknown domain: %s", arg);
+		else
+			reply_json(cl, status_json(s, d));
+	} else if (strcmp(line, "metrics") == 0)
+		do_metrics(cl);
+	else if (strcmp(line, "version") == 0)
+		do_version(cl);
+	else if (strcmp(line, "reload") == 0)
+		do_reload(cl);
+	else
+		do_domain_command(cl, line, arg);
 }
 
 static void
@@ -218,14 +327,78 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			    CTL_MAX_REQUEST);
 		return;
 	}
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
 	if (len > CTL_MAX_REQUEST)
-		reply_error(cl, "request too long (at most %d bytes)", CTL_MAX_REQUEST);
-	else {
-		if (len > 0 && line[len - 1] == '\r')
-			line[len - 1] = '\0';
-		dispatch(cl, line);
-	}
+		reply_error(cl, "request too long (at most %d bytes)",
+		    CTL_MAX_REQUEST);
+	else
+		dispatch(cl, line, len);
 	free(line);
+}
+
+/* Is gid among the peer's groups (SO_PEERGROUPS, Linux 4.13)? */
+static bool
+peer_in_group(int fd, gid_t primary, gid_t gid)
+{
+	gid_t groups[CTL_MAX_GROUPS];
+	socklen_t len = sizeof(groups);
+	size_t i;
+
+	if (primary == gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+static enum access
+peer_access(const struct control *ctl, int fd)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
+		return ACCESS_NONE;
+	if (cred.uid == 0)
+		return ACCESS_ROOT;
+	if (ctl->gid != (gid_t)-1 && peer_in_group(fd, cred.gid, ctl->gid))
+		return ACCESS_READ;
+	return ACCESS_NONE;
+}
+
+/* A short error sent at once, without waiting: it fits or is lost. */
+static void
+send_now(int fd, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+	const char *text;
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(why));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+		(void)send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	json_object_put(o);
+}
+
+/* At the cap, the oldest client that has not sent its request goes. */
+static bool
+make_room(struct control *ctl)
+{
+	struct client *cl;
+
+	TAILQ_FOREACH(cl, &ctl->clients, entry)
+		if (!cl->replied) {
+			send_now(bufferevent_getfd(cl->bev),
+			    "too many clients; try again");
+			client_free(cl);
+			return true;
+		}
+	return false;
 }
 
 static void
@@ -234,53 +407,95 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct control *ctl = arg;
 	struct timeval tv = { CTL_TIMEOUT_S, 0 };
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
 	struct client *cl;
+	enum access access;
 
 	(void)lev; (void)sa; (void)salen;
-	if (ctl->nclients >= CTL_MAX_CLIENTS ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1) {
+	/* A stranger is answered like anybody, after its request line. */
+	access = peer_access(ctl, fd);
+	/*
+	 * A newcomer pushes out the oldest client still silent; clients being
+	 * answered are on their way out within the deadline.
+	 */
+	if (ctl->nclients >= CTL_MAX_CLIENTS && !make_room(ctl)) {
+		send_now(fd, "too many clients; try again");
 		evutil_closesocket(fd);
 		return;
 	}
-	cl = calloc(1, sizeof(*cl));
-	if (cl == NULL) {
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
 	cl->ctl = ctl;
-	cl->uid = cred.uid;
+	cl->access = access;
 	cl->bev = bufferevent_socket_new(ctl->sup->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (cl->bev == NULL) {
-		evutil_closesocket(fd);
+	cl->deadline = evtimer_new(ctl->sup->base, client_deadline_cb, cl);
+	if (cl->bev == NULL || cl->deadline == NULL) {
+		if (cl->bev != NULL)
+			bufferevent_free(cl->bev);
+		else
+			evutil_closesocket(fd);
+		if (cl->deadline != NULL)
+			event_free(cl->deadline);
 		free(cl);
 		return;
 	}
+	TAILQ_INSERT_TAIL(&ctl->clients, cl, entry);
 	ctl->nclients++;
 	bufferevent_setcb(cl->bev, client_read_cb, client_write_cb,
 	    client_event_cb, cl);
-	bufferevent_set_timeouts(cl->bev, &tv, &tv);
+	/* Reading stops at one byte past the longest request line. */
 	bufferevent_setwatermark(cl->bev, EV_READ, 0, CTL_MAX_REQUEST + 2);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	evtimer_add(cl->deadline, &tv);
 }
 
-/* A live daemon answers a connect; a stale socket file refuses it. */
+/*
+ * Is a daemon serving path? 1 yes, 0 no (nothing there or a stale socket
+ * file), -1 something else is there (err set). Never blocks: a live daemon
+ * with a full backlog counts as live.
+ */
 static int
-socket_in_use(const struct sockaddr_un *sun)
+socket_in_use(const struct sockaddr_un *sun, char *err, size_t errlen)
 {
-	int fd, rc;
+	struct stat st;
+	int fd, rc, saved;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return 0;
+	if (lstat(sun->sun_path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "socket %s: %s", sun->sun_path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "socket %s: exists and is not a socket; "
+		    "refusing to replace it", sun->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	saved = errno;
 	close(fd);
-	return rc == 0;
+	if (rc == 0 || saved == EAGAIN || saved == EINPROGRESS)
+		return 1;
+	if (saved == ECONNREFUSED)
+		return 0;
+	snprintf(err, errlen, "socket %s: %s", sun->sun_path, strerror(saved));
+	return -1;
 }
 
+/*
+ * The socket's directory: created if missing (mode 0750, group
+ * socket_group so that its members can reach the socket, 0700 without
+ * one); an existing one must be a directory nobody else may write to.
+ */
 static int
-prepare_dir(const char *path, char *err, size_t errlen)
+prepare_dir(const char *path, gid_t gid, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	struct stat st;
@@ -288,14 +503,77 @@ prepare_dir(const char *path, char *err, size_t errlen)
 
 	snprintf(tmp, sizeof(tmp), "%s", path);
 	dir = dirname(tmp);
-	if (stat(dir, &st) == 0)
-		return 0;
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "socket %s: cannot create %s: %s", path,
-		    dir, strerror(errno));
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "socket directory %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		if (mkdir(dir, gid != (gid_t)-1 ? 0750 : 0700) == -1 &&
+		    errno != EEXIST) {
+			snprintf(err, errlen, "socket %s: cannot create %s: %s",
+			    path, dir, strerror(errno));
+			return -1;
+		}
+		if (gid != (gid_t)-1 && (chown(dir, (uid_t)-1, gid) == -1 ||
+		    chmod(dir, 0750) == -1)) {
+			snprintf(err, errlen, "socket directory %s: cannot set "
+			    "its group: %s", dir, strerror(errno));
+			return -1;
+		}
+		if (stat(dir, &st) == -1) {
+			snprintf(err, errlen, "socket directory %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "socket %s: %s is not a directory", path, dir);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "socket directory %s is writable by "
+		    "anybody; make it 0755 or 0750", dir);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "socket directory %s belongs to uid %ld; "
+		    "it must belong to root", dir, (long)st.st_uid);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+bind_socket(const struct sockaddr_un *sun, gid_t gid, char *err, size_t errlen)
+{
+	const char *path = sun->sun_path;
+	mode_t old;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Never reachable by others, not even between bind and chmod. */
+	old = umask(0177);
+	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) == -1) {
+		umask(old);
+		snprintf(err, errlen, "socket %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) ||
+	    chmod(path, 0660) == -1) {
+		snprintf(err, errlen, "socket %s: cannot set group and mode: %s",
+		    path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
 }
 
 struct control *
@@ -305,63 +583,56 @@ control_open(struct sup *s, const char *path, const char *group, char *err,
 	struct sockaddr_un sun;
 	struct control *ctl;
 	gid_t gid = (gid_t)-1;
-	mode_t old;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket %s: path too long", path);
+		snprintf(err, errlen, "socket %s: path too long (at most %zu "
+		    "bytes)", path, sizeof(sun.sun_path) - 1);
 		return NULL;
 	}
-	strcpy(sun.sun_path, path);
+	memcpy(sun.sun_path, path, strlen(path));
 	if (group != NULL) {
 		struct group *gr = getgrnam(group);
 
 		if (gr == NULL) {
-			snprintf(err, errlen, "socket_group %s: no such group", group);
+			snprintf(err, errlen, "socket_group %s: no such group",
+			    group);
 			return NULL;
 		}
 		gid = gr->gr_gid;
 	}
-	if (prepare_dir(path, err, errlen) == -1)
+	if (prepare_dir(path, gid, err, errlen) == -1)
 		return NULL;
-	if (socket_in_use(&sun)) {
+	switch (socket_in_use(&sun, err, errlen)) {
+	case 1:
 		snprintf(err, errlen, "socket %s: another yaokid is serving it",
 		    path);
 		return NULL;
-	}
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+	case -1:
 		return NULL;
 	}
-	old = umask(0117);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		snprintf(err, errlen, "socket %s: %s", path, strerror(errno));
-		close(fd);
+	/* A stale socket file from a crash: replace it. */
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "socket %s: cannot remove the stale "
+		    "socket: %s", path, strerror(errno));
 		return NULL;
 	}
-	umask(old);
-	if (chmod(path, 0660) == -1 ||
-	    (gid != (gid_t)-1 && chown(path, 0, gid) == -1)) {
-		snprintf(err, errlen, "socket %s: cannot set owner and mode: %s",
-		    path, strerror(errno));
-		close(fd);
-		unlink(path);
+	if ((fd = bind_socket(&sun, gid, err, errlen)) == -1)
 		return NULL;
-	}
 	ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL || (ctl->path = strdup(path)) == NULL)
 		fatalx("out of memory");
 	ctl->sup = s;
+	ctl->gid = gid;
+	TAILQ_INIT(&ctl->clients);
 	ctl->lev = evconnlistener_new(s->base, accept_cb, ctl,
-	    LEV_OPT_CLOSE_ON_FREE, 64, fd);
+	    LEV_OPT_CLOSE_ON_FREE, 128, fd);
 	if (ctl->lev == NULL) {
 		snprintf(err, errlen, "socket %s: cannot listen", path);
 		close(fd);
+		unlink(path);
 		free(ctl->path);
 		free(ctl);
 		return NULL;
@@ -372,8 +643,12 @@ control_open(struct sup *s, const char *path, const char *group, char *err,
 void
 control_close(struct control *c)
 {
+	struct client *cl;
+
 	if (c == NULL)
 		return;
+	while ((cl = TAILQ_FIRST(&c->clients)) != NULL)
+		client_free(cl);
 	evconnlistener_free(c->lev);
 	unlink(c->path);
 	free(c->path);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "supervisor.h"
 
 #define HOOK_LOG_MAX 4096      /* bytes of the hook's output that reach the log */
+#define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct hook_run {
 	pid_t pid;
@@ -72,6 +74,71 @@ run_free(struct hook_run *h)
 }
 
 static void
+log_output_line(struct hook_run *h, const char *line, size_t len)
+{
+	char clean[256];
+
+	if (h->logged >= HOOK_LOG_MAX)
+		return;
+	sanitize(line, clean, sizeof(clean));
+	log_info("hook %s: %s", h->label, clean);
+	h->logged += len + 1;
+	if (h->logged >= HOOK_LOG_MAX)
+		log_info("hook %s: (more output not logged)", h->label);
+}
+
+/* Logs whole lines of the hook's output, the first HOOK_LOG_MAX bytes. */
+static void
+consume_output(struct hook_run *h, struct evbuffer *in, bool at_end)
+{
+	char *line;
+	size_t len;
+
+	while (h->logged < HOOK_LOG_MAX &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_ANY)) != NULL) {
+		log_output_line(h, line, len);
+		free(line);
+	}
+	/* Past the cap, or a partial line too long to keep: dropped. */
+	if (h->logged >= HOOK_LOG_MAX || evbuffer_get_length(in) > HOOK_LOG_MAX)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	if (at_end && evbuffer_get_length(in) > 0) {
+		len = evbuffer_get_length(in);
+		line = malloc(len + 1);
+		if (line != NULL) {
+			evbuffer_remove(in, line, len);
+			line[len] = '\0';
+			log_output_line(h, line, len);
+			free(line);
+		}
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+}
+
+static void
+out_read_cb(struct bufferevent *bev, void *arg)
+{
+	consume_output(arg, bufferevent_get_input(bev), false);
+}
+
+/* What the hook wrote before it exited but the loop has not read yet. */
+static void
+flush_output(struct hook_run *h)
+{
+	struct evbuffer *in;
+	evutil_socket_t fd;
+	int i;
+
+	if (h->out == NULL)
+		return;
+	in = bufferevent_get_input(h->out);
+	fd = bufferevent_getfd(h->out);
+	for (i = 0; i < 64 && evbuffer_read(in, fd, 65536) > 0; i++)
+		consume_output(h, in, false);
+	consume_output(h, in, true);
+}
+
+static void
 exit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook_run *h = arg;
@@ -80,6 +147,7 @@ exit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (waitpid(h->pid, &status, WNOHANG) != h->pid)
 		return;
+	flush_output(h);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		log_info("hook %s: exited 0", h->label);
 	else if (WIFEXITED(status))
@@ -97,32 +165,9 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct hook_run *h = arg;
 
 	(void)fd; (void)what;
-	log_warnx("hook %s: still running after hook_timeout; killing it",
-	    h->label);
+	log_warnx("hook %s: still running after hook_timeout; killing its "
+	    "process group", h->label);
 	kill(-h->pid, SIGKILL);
-}
-
-static void
-out_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct hook_run *h = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char *line;
-	size_t len;
-
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_ANY)) != NULL) {
-		char clean[256];
-
-		if (h->logged < HOOK_LOG_MAX) {
-			sanitize(line, clean, sizeof(clean));
-			log_info("hook %s: %s", h->label, clean);
-			h->logged += len + 1;
-		}
-		free(line);
-	}
-	/* Anything without a newline past the cap is dropped, not buffered. */
-	if (evbuffer_get_length(in) > HOOK_LOG_MAX)
-		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 static void
@@ -135,6 +180,7 @@ pipe_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_free(h->in);
 		h->in = NULL;
 	} else {
+		consume_output(h, bufferevent_get_input(h->out), true);
 		bufferevent_free(h->out);
 		h->out = NULL;
 	}
@@ -152,24 +198,77 @@ in_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void
-child_exec(const char *hook, char *const argv[], char *const envp[],
-    int in_fd, int out_fd)
+/* The hook's process: own group, default signals, pipes as 0, 1, 2. */
+static int
+spawn_hook(const char *hook, char *const argv[], char *const envp[],
+    int in_fd, int out_fd, pid_t *pid)
 {
-	sigset_t none;
-	int sig;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	int rc;
 
-	setpgid(0, 0);
+	sigfillset(&all);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	if (dup2(in_fd, 0) == -1 || dup2(out_fd, 1) == -1 || dup2(out_fd, 2) == -1)
-		_exit(126);
-	close_range(3, ~0U, 0);
-	execve(hook, argv, envp);
-	dprintf(2, "cannot execute %s: %s\n", hook, strerror(errno));
-	_exit(127);
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return rc;
+	if ((rc = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 2)) != 0 ||
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
+	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
+	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
+		goto out;
+	/* posix_spawn, not fork: safe beside the libxl thread, and an exec
+	 * failure comes back here instead of from a child. */
+	rc = posix_spawn(pid, hook, &fa, &attr, argv, envp);
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+/*
+ * Takes over the pipe ends (closed on failure too) and watches the process
+ * through a pidfd: its exit, its output, hook_timeout.
+ */
+static int
+watch(struct sup *s, struct hook_run *h, int in_fd, int out_fd)
+{
+	struct timeval tv;
+
+	evutil_make_socket_nonblocking(in_fd);
+	evutil_make_socket_nonblocking(out_fd);
+	h->in = bufferevent_socket_new(s->base, in_fd, BEV_OPT_CLOSE_ON_FREE);
+	if (h->in == NULL)
+		close(in_fd);
+	h->out = bufferevent_socket_new(s->base, out_fd, BEV_OPT_CLOSE_ON_FREE);
+	if (h->out == NULL)
+		close(out_fd);
+	h->pidfd = pidfd_open(h->pid, 0);
+	if (h->pidfd != -1)
+		h->exit_ev = event_new(s->base, h->pidfd, EV_READ | EV_PERSIST,
+		    exit_cb, h);
+	h->timeout_ev = evtimer_new(s->base, timeout_cb, h);
+	if (h->in == NULL || h->out == NULL || h->exit_ev == NULL ||
+	    h->timeout_ev == NULL)
+		return -1;
+	bufferevent_setcb(h->in, NULL, in_write_cb, pipe_event_cb, h);
+	bufferevent_setcb(h->out, out_read_cb, NULL, pipe_event_cb, h);
+	bufferevent_enable(h->out, EV_READ);
+	bufferevent_enable(h->in, EV_WRITE);
+	tv.tv_sec = (time_t)(s->cfg->hook_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)((s->cfg->hook_timeout_ms % 1000) * 1000);
+	event_add(h->exit_ev, NULL);
+	evtimer_add(h->timeout_ev, &tv);
+	return 0;
 }
 
 void
@@ -177,87 +276,72 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
     const char *reason)
 {
 	const char *hook = s->cfg->hook;
+	const char *name = d != NULL ? d->conf->name : "-";
 	char e_event[64], e_domain[200], e_host[300], e_reason[260], e_recov[64];
 	char clean[201];
 	char *argv[4], *envp[8];
-	int in_pipe[2], out_pipe[2];
+	int in_pipe[2], out_pipe[2], rc;
 	struct json_object *js;
 	const char *stdin_text;
 	struct hook_run *h;
-	struct timeval tv;
 	pid_t pid;
 
 	if (hook == NULL)
 		return;
 	sanitize(reason, clean, sizeof(clean));
 	snprintf(e_event, sizeof(e_event), "YAOKI_EVENT=%s", event);
-	snprintf(e_domain, sizeof(e_domain), "YAOKI_DOMAIN=%s", d ? d->conf->name : "-");
+	snprintf(e_domain, sizeof(e_domain), "YAOKI_DOMAIN=%s", name);
 	snprintf(e_host, sizeof(e_host), "YAOKI_HOST=%s", s->host);
 	snprintf(e_reason, sizeof(e_reason), "YAOKI_REASON=%s", clean);
 	snprintf(e_recov, sizeof(e_recov), "YAOKI_RECOVERIES=%u", d ?
 	    yk_sm_recoveries_in_window(&d->sm, &d->params, yk_now_ms()) : 0);
 	envp[0] = e_event; envp[1] = e_domain; envp[2] = e_host;
 	envp[3] = e_reason; envp[4] = e_recov;
-	envp[5] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[5] = (char *)HOOK_PATH;
 	envp[6] = NULL;
 	argv[0] = (char *)hook;
 	argv[1] = (char *)event;
-	argv[2] = d ? d->conf->name : (char *)"-";
+	argv[2] = (char *)name;
 	argv[3] = NULL;
 
 	if (pipe2(in_pipe, O_CLOEXEC) == -1) {
-		log_warn("hook: pipe");
+		log_warn("hook %s %s: pipe", event, name);
 		return;
 	}
 	if (pipe2(out_pipe, O_CLOEXEC) == -1) {
-		log_warn("hook: pipe");
+		log_warn("hook %s %s: pipe", event, name);
 		close(in_pipe[0]); close(in_pipe[1]);
 		return;
 	}
-	pid = fork();
-	if (pid == -1) {
-		log_warn("hook: fork");
-		close(in_pipe[0]); close(in_pipe[1]);
-		close(out_pipe[0]); close(out_pipe[1]);
-		return;
-	}
-	if (pid == 0)
-		child_exec(hook, argv, envp, in_pipe[0], out_pipe[1]);
-	setpgid(pid, pid);
+	rc = spawn_hook(hook, argv, envp, in_pipe[0], out_pipe[1], &pid);
 	close(in_pipe[0]);
 	close(out_pipe[1]);
+	if (rc != 0) {
+		log_warnx("hook %s %s: cannot run %s: %s", event, name, hook,
+		    strerror(rc));
+		close(in_pipe[1]);
+		close(out_pipe[0]);
+		return;
+	}
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		fatalx("out of memory");
 	h->pid = pid;
 	h->pidfd = -1;
-	snprintf(h->label, sizeof(h->label), "%s %s (pid %ld)", event,
-	    d ? d->conf->name : "-", (long)pid);
-	log_notice("hook %s: started: %s %s %s", h->label, hook, event,
-	    d ? d->conf->name : "-");
-
-	evutil_make_socket_nonblocking(in_pipe[1]);
-	evutil_make_socket_nonblocking(out_pipe[0]);
-	h->in = bufferevent_socket_new(s->base, in_pipe[1], BEV_OPT_CLOSE_ON_FREE);
-	h->out = bufferevent_socket_new(s->base, out_pipe[0], BEV_OPT_CLOSE_ON_FREE);
-	h->pidfd = pidfd_open(pid, 0);
-	if (h->in == NULL || h->out == NULL || h->pidfd == -1)
-		fatalx("hook: cannot watch the hook process");
-	bufferevent_setcb(h->in, NULL, in_write_cb, pipe_event_cb, h);
-	bufferevent_setcb(h->out, out_read_cb, NULL, pipe_event_cb, h);
-	bufferevent_enable(h->out, EV_READ);
-	bufferevent_enable(h->in, EV_WRITE);
+	snprintf(h->label, sizeof(h->label), "%s %s (pid %ld)", event, name,
+	    (long)pid);
+	log_notice("hook %s: started: %s %s %s", h->label, hook, event, name);
+	if (watch(s, h, in_pipe[1], out_pipe[0]) == -1) {
+		log_warn("hook %s: cannot watch it; killing it", h->label);
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);      /* SIGKILLed: a moment at most */
+		run_free(h);
+		return;
+	}
 	js = status_json(s, d);
 	stdin_text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN);
 	bufferevent_write(h->in, stdin_text, strlen(stdin_text));
 	bufferevent_write(h->in, "\n", 1);
 	json_object_put(js);
-
-	h->exit_ev = event_new(s->base, h->pidfd, EV_READ | EV_PERSIST, exit_cb, h);
-	h->timeout_ev = evtimer_new(s->base, timeout_cb, h);
-	tv.tv_sec = (time_t)(s->cfg->hook_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((s->cfg->hook_timeout_ms % 1000) * 1000);
-	event_add(h->exit_ev, NULL);
-	evtimer_add(h->timeout_ev, &tv);
 }

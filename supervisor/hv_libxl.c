@@ -1,45 +1,1161 @@
 /*
  * hv_libxl.c - the `libxl` hypervisor backend (real Xen).
  *
- * This first version only opens the libxl context, so that yaokid on a
- * machine without Xen says so in one line and exits 2. The operations
- * (thread owning the ctx, death watches, capture/destroy/create) come with
- * the real-Xen work; until then an opened context is refused plainly.
+ * Owns the one libxl context of the daemon and the thread that drives it.
+ * Synchronous libxl calls can block for seconds (domain build, hotplug
+ * scripts, destroy), so every libxl call after opening is made by a single
+ * dedicated thread, mirroring what `xl` does. The main loop hands that
+ * thread commands through a queue and an eventfd; the thread hands results
+ * and domain events back through a second queue and eventfd that the main
+ * loop watches, so every yaokid callback runs on the main loop thread.
+ *
+ * While idle the thread sits in libxl_osevent_beforepoll/poll/afterpoll
+ * (also woken by its command eventfd), so death watches fire at once, and
+ * libxl delivers them through the event_occurs hook, even in the middle of
+ * a long create or destroy.
+ *
+ * Never: call libxl from the main loop after opening, call libxl with a
+ * NULL context, hold `lock` while calling libxl, touch SIGCHLD (libxl owns
+ * it, reaping only its own children), or call exit() on libxl's behalf.
  */
 #include "config.h"
 
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+
+/* Pin the 4.14+ API (async-capable signatures with ao_how). */
+#define LIBXL_API_VERSION 0x041400
 #include <libxl.h>
-#include <xentoollog.h>
+#include <libxl_event.h>
+#include <libxl_utils.h>
 
+#include "clock.h"
 #include "hv.h"
+#include "hv_libxl_log.h"
 #include "log.h"
+
+#ifndef LIBXL_HAVE_NONCONST_EVENT_OCCURS_EVENT_ARG
+#error "libxl too old: event_occurs must own (and free) its event"
+#endif
+
+#define DESTROY_POLL_MS    200     /* how often destroy checks the domain */
+#define DESTROY_BOUND_MS   30000   /* a domain still alive after this: error */
+#define DYING_GRACE_MS     2000    /* a zombie no longer holds the name */
+#define JOIN_BOUND_S       15      /* close() waits this long for the thread */
+#define POLLFD_INITIAL     16
+#define YAOKI_USERDATA_ID  "yaoki" /* libxl userdata key: "managed by yaoki" */
+
+enum xl_kind {
+	XL_LIST, XL_CAPTURE, XL_DESTROY, XL_CREATE, XL_REBOOT,   /* commands */
+	XL_EVENT, XL_DISASTER,                                   /* from libxl */
+};
+
+/*
+ * One message: a command travelling to the libxl thread and coming back
+ * with its result, or an event the thread posts to the main loop.
+ */
+struct xl_msg {
+	TAILQ_ENTRY(xl_msg) entry;
+	enum xl_kind kind;
+	union {
+		hv_list_fn *list;
+		hv_capture_fn *capture;
+		hv_create_fn *create;
+		hv_done_fn *done;
+	} cb;
+	void *arg;
+	int domid;                  /* in: the target; out (create): the new one */
+	char *json_in;              /* create: the configuration to create from */
+	char *json_out;             /* capture: libxl's JSON, from malloc */
+	int err;                    /* out: 0 or -1 */
+	char errmsg[512];
+	struct hv_dominfo *doms;    /* list */
+	size_t ndoms;
+	struct hv_event ev;         /* XL_EVENT; ev.name points to ev_name */
+	char ev_name[128];
+};
+TAILQ_HEAD(xl_msg_list, xl_msg);
+
+/* A libxl death watch on one domain, owned by the libxl thread. */
+struct xl_watch {
+	TAILQ_ENTRY(xl_watch) entry;
+	uint32_t domid;
+	uint64_t id;                /* the for_user value of its events */
+	char name[128];
+	libxl_evgen_domain_death *evg;
+	bool dead;                  /* DEATH seen: disable after the libxl call */
+	bool seen;                  /* present in the latest domain list */
+};
+TAILQ_HEAD(xl_watch_list, xl_watch);
+
+struct hv_libxl {
+	struct hv hv;                       /* first: struct hv * casts to this */
+
+	/* Set while opening, then read-only. */
+	libxl_ctx *ctx;
+	xentoollog_logger *logger;          /* must outlive ctx */
+	libxl_childproc_hooks chld_hooks;   /* libxl keeps pointers to both */
+	libxl_event_hooks ev_hooks;
+	int cmd_efd;                        /* main -> thread: "look at cmds" */
+	int done_efd;                       /* thread -> main: "look at done" */
+	pthread_t thread;
+	bool lock_ready;
+
+	/* Main loop only. */
+	struct event *done_ev;
+
+	/* Under lock, shared by both threads. */
+	pthread_mutex_t lock;
+	struct xl_msg_list cmds;
+	struct xl_msg_list done;
+	bool stop;
+
+	/* libxl thread only. */
+	struct xl_watch_list watches;
+	uint64_t next_watch_id;
+	bool watch_warned;                  /* warn once, not every second */
+	bool broken;                        /* libxl reported a disaster */
+	struct pollfd *pfds;
+	int npfds;
+};
+
+static void xl_close(struct hv *hv);
+static void xl_list(struct hv *hv, hv_list_fn *cb, void *arg);
+static void xl_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
+static void xl_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
+static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
+
+static const struct hv_ops libxl_ops = {
+	.name = "libxl",
+	/* An `xl create` monitor restarts crashed domains quickly if it will at all. */
+	.crash_grace_ms = 2000,
+	.close = xl_close,
+	.list = xl_list,
+	.capture = xl_capture,
+	.destroy = xl_destroy,
+	.create = xl_create,
+	.reboot = xl_reboot,
+};
+
+/* ---- small helpers (any thread) ----------------------------------------- */
+
+static const char *
+xl_rcname(int rc)
+{
+	const char *s = libxl_error_to_string((libxl_error)rc);
+
+	return s != NULL ? s : "unknown error";
+}
+
+static void
+efd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	/* Only fails if the counter would overflow: it is readable anyway. */
+	if (write(fd, &one, sizeof(one)) != (ssize_t)sizeof(one) && errno != EAGAIN)
+		log_warn("libxl: cannot signal an eventfd");
+}
+
+static void
+efd_drain(int fd)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN && errno != EINTR)
+		log_warn("libxl: cannot read an eventfd");
+}
+
+static struct xl_msg *
+msg_new(enum xl_kind kind, void *arg)
+{
+	struct xl_msg *m;
+
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		fatalx("libxl: out of memory");
+	m->kind = kind;
+	m->arg = arg;
+	m->domid = -1;
+	return m;
+}
+
+static void
+msg_free(struct xl_msg *m)
+{
+	free(m->json_in);
+	free(m->json_out);
+	free(m->doms);
+	free(m);
+}
+
+static void
+msg_list_free(struct xl_msg_list *l)
+{
+	struct xl_msg *m;
+
+	while ((m = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, m, entry);
+		msg_free(m);
+	}
+}
+
+static void
+msg_fail(struct xl_msg *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	m->err = -1;
+	va_start(ap, fmt);
+	vsnprintf(m->errmsg, sizeof(m->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+static enum yk_shutdown_reason
+reason_from_libxl(int r)
+{
+	switch (r) {
+	case LIBXL_SHUTDOWN_REASON_POWEROFF: return YK_SD_POWEROFF;
+	case LIBXL_SHUTDOWN_REASON_REBOOT: return YK_SD_REBOOT;
+	case LIBXL_SHUTDOWN_REASON_SUSPEND: return YK_SD_SUSPEND;
+	case LIBXL_SHUTDOWN_REASON_CRASH: return YK_SD_CRASH;
+	case LIBXL_SHUTDOWN_REASON_WATCHDOG: return YK_SD_WATCHDOG;
+	case LIBXL_SHUTDOWN_REASON_SOFT_RESET: return YK_SD_SOFT_RESET;
+	default: return YK_SD_UNKNOWN;
+	}
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* ---- the main loop side: submitting and completing ---------------------- */
+
+static void
+xl_submit(struct hv_libxl *xl, struct xl_msg *m)
+{
+	pthread_mutex_lock(&xl->lock);
+	TAILQ_INSERT_TAIL(&xl->cmds, m, entry);
+	pthread_mutex_unlock(&xl->lock);
+	efd_signal(xl->cmd_efd);
+}
+
+static void
+xl_deliver(struct hv_libxl *xl, struct xl_msg *m)
+{
+	const char *emsg = m->err ? m->errmsg : NULL;
+
+	switch (m->kind) {
+	case XL_LIST:
+		m->cb.list(m->arg, m->err, m->err ? NULL : m->doms,
+		    m->err ? 0 : m->ndoms);
+		break;
+	case XL_CAPTURE:
+		m->cb.capture(m->arg, m->err, m->err ? NULL : m->json_out);
+		break;
+	case XL_CREATE:
+		m->cb.create(m->arg, m->err, m->err ? -1 : m->domid, emsg);
+		break;
+	case XL_DESTROY:
+	case XL_REBOOT:
+		m->cb.done(m->arg, m->err, emsg);
+		break;
+	case XL_EVENT:
+		m->ev.name = m->ev_name;
+		if (xl->hv.on_event != NULL)
+			xl->hv.on_event(xl->hv.event_arg, &m->ev);
+		break;
+	case XL_DISASTER:
+		/*
+		 * libxl may now fail every call and lose events: stop cleanly
+		 * (the state files let the next start carry on) rather than
+		 * supervise blind.
+		 */
+		log_errx("libxl: %s; stopping yaokid", m->errmsg);
+		event_base_loopexit(xl->hv.base, NULL);
+		break;
+	}
+}
+
+/* The thread posted results or events: deliver them all, in order. */
+static void
+xl_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hv_libxl *xl = arg;
+	struct xl_msg_list batch;
+	struct xl_msg *m;
+
+	(void)what;
+	efd_drain(fd);
+	TAILQ_INIT(&batch);
+	pthread_mutex_lock(&xl->lock);
+	TAILQ_CONCAT(&batch, &xl->done, entry);
+	pthread_mutex_unlock(&xl->lock);
+	/* Callbacks may submit more work: the lock is not held here. */
+	while ((m = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, m, entry);
+		xl_deliver(xl, m);
+		msg_free(m);
+	}
+}
+
+static void
+xl_list(struct hv *hv, hv_list_fn *cb, void *arg)
+{
+	struct xl_msg *m = msg_new(XL_LIST, arg);
+
+	m->cb.list = cb;
+	xl_submit((struct hv_libxl *)hv, m);
+}
+
+static void
+xl_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg)
+{
+	struct xl_msg *m = msg_new(XL_CAPTURE, arg);
+
+	m->cb.capture = cb;
+	m->domid = domid;
+	xl_submit((struct hv_libxl *)hv, m);
+}
+
+static void
+xl_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+{
+	struct xl_msg *m = msg_new(XL_DESTROY, arg);
+
+	m->cb.done = cb;
+	m->domid = domid;
+	xl_submit((struct hv_libxl *)hv, m);
+}
+
+static void
+xl_create(struct hv *hv, const char *config_json, hv_create_fn *cb, void *arg)
+{
+	struct xl_msg *m = msg_new(XL_CREATE, arg);
+
+	m->cb.create = cb;
+	if ((m->json_in = strdup(config_json)) == NULL)
+		fatalx("libxl: out of memory");
+	xl_submit((struct hv_libxl *)hv, m);
+}
+
+static void
+xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+{
+	struct xl_msg *m = msg_new(XL_REBOOT, arg);
+
+	m->cb.done = cb;
+	m->domid = domid;
+	xl_submit((struct hv_libxl *)hv, m);
+}
+
+/* ---- the libxl thread: posting back ------------------------------------- */
+
+static void
+xl_post(struct hv_libxl *xl, struct xl_msg *m)
+{
+	pthread_mutex_lock(&xl->lock);
+	TAILQ_INSERT_TAIL(&xl->done, m, entry);
+	pthread_mutex_unlock(&xl->lock);
+	efd_signal(xl->done_efd);
+}
+
+static void
+xl_post_event(struct hv_libxl *xl, enum hv_event_kind kind, const char *name,
+    int domid, enum yk_shutdown_reason reason)
+{
+	struct xl_msg *m = msg_new(XL_EVENT, NULL);
+
+	snprintf(m->ev_name, sizeof(m->ev_name), "%s", name);
+	m->ev.kind = kind;
+	m->ev.domid = domid;
+	m->ev.reason = reason;
+	xl_post(xl, m);
+}
+
+/* close() asked the thread to stop: long waits end early. */
+static bool
+xl_stopping(struct hv_libxl *xl)
+{
+	bool stop;
+
+	pthread_mutex_lock(&xl->lock);
+	stop = xl->stop;
+	pthread_mutex_unlock(&xl->lock);
+	return stop;
+}
+
+/* The name of a domain for log lines: its own, or "domain N". */
+static void
+xl_label(struct hv_libxl *xl, uint32_t domid, char *buf, size_t len)
+{
+	char *name = libxl_domid_to_name(xl->ctx, domid);
+
+	if (name != NULL && name[0] != '\0')
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "domain %" PRIu32, domid);
+	free(name);
+}
+
+/* ---- the libxl thread: death watches ------------------------------------ */
+
+static struct xl_watch *
+watch_by_domid(struct hv_libxl *xl, uint32_t domid)
+{
+	struct xl_watch *w;
+
+	TAILQ_FOREACH(w, &xl->watches, entry)
+		if (w->domid == domid)
+			return w;
+	return NULL;
+}
+
+static struct xl_watch *
+watch_by_id(struct hv_libxl *xl, uint64_t id)
+{
+	struct xl_watch *w;
+
+	TAILQ_FOREACH(w, &xl->watches, entry)
+		if (w->id == id)
+			return w;
+	return NULL;
+}
+
+/*
+ * Makes sure domid has a death watch; keeps its name current (a migrated
+ * domain loses its "--incoming" suffix). Returns NULL if libxl refused:
+ * the once-a-second list still notices the domain's fate, only later.
+ */
+static struct xl_watch *
+watch_ensure(struct hv_libxl *xl, uint32_t domid, const char *name)
+{
+	struct xl_watch *w = watch_by_domid(xl, domid);
+	int rc;
+
+	if (w != NULL) {
+		snprintf(w->name, sizeof(w->name), "%s", name);
+		return w;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		log_warnx("%s: out of memory for a death watch", name);
+		return NULL;
+	}
+	w->domid = domid;
+	w->id = ++xl->next_watch_id;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	rc = libxl_evenable_domain_death(xl->ctx, domid, w->id, &w->evg);
+	if (rc != 0) {
+		if (!xl->watch_warned)
+			log_warnx("%s: cannot watch domain %" PRIu32 " for shutdown "
+			    "(libxl error %d, %s); noticing it from the domain list "
+			    "only", name, domid, rc, xl_rcname(rc));
+		xl->watch_warned = true;
+		free(w);
+		return NULL;
+	}
+	xl->watch_warned = false;
+	TAILQ_INSERT_TAIL(&xl->watches, w, entry);
+	return w;
+}
+
+static void
+watch_disable(struct hv_libxl *xl, struct xl_watch *w)
+{
+	TAILQ_REMOVE(&xl->watches, w, entry);
+	libxl_evdisable_domain_death(xl->ctx, w->evg);
+	free(w);
+}
+
+static void
+watch_disable_domid(struct hv_libxl *xl, uint32_t domid)
+{
+	struct xl_watch *w = watch_by_domid(xl, domid);
+
+	if (w != NULL)
+		watch_disable(xl, w);
+}
+
+/* Watches whose DEATH came in (from inside some libxl call) are spent. */
+static void
+watch_reap_dead(struct hv_libxl *xl)
+{
+	struct xl_watch *w, *next;
+
+	for (w = TAILQ_FIRST(&xl->watches); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->dead)
+			watch_disable(xl, w);
+	}
+}
+
+/* Domains missing from a fresh list are gone: their watches are useless. */
+static void
+watch_prune_unseen(struct hv_libxl *xl)
+{
+	struct xl_watch *w, *next;
+
+	for (w = TAILQ_FIRST(&xl->watches); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (!w->seen)
+			watch_disable(xl, w);
+	}
+}
+
+static void
+watch_disable_all(struct hv_libxl *xl)
+{
+	struct xl_watch *w;
+
+	while ((w = TAILQ_FIRST(&xl->watches)) != NULL)
+		watch_disable(xl, w);
+}
+
+/*
+ * libxl's event_occurs hook: runs on the libxl thread, possibly in the
+ * middle of another libxl call (libxl runs it with its own lock released).
+ * It only posts to the main loop and marks a dead watch; the watch itself
+ * is disabled afterwards, outside libxl.
+ */
+static void
+xl_event_occurs(void *user, libxl_event *event)
+{
+	struct hv_libxl *xl = user;
+	struct xl_watch *w = watch_by_id(xl, event->for_user);
+
+	/* No watch: we disabled it since (e.g. our own destroy); not news. */
+	if (w != NULL && w->domid == event->domid && !w->dead) {
+		switch (event->type) {
+		case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
+			xl_post_event(xl, HV_EV_SHUTDOWN, w->name, (int)w->domid,
+			    reason_from_libxl(event->u.domain_shutdown.shutdown_reason));
+			break;
+		case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
+			w->dead = true;
+			xl_post_event(xl, HV_EV_GONE, w->name, (int)w->domid,
+			    YK_SD_UNKNOWN);
+			break;
+		default:
+			break;
+		}
+	}
+	libxl_event_free(xl->ctx, event);
+}
+
+/*
+ * libxl's disaster hook: event handling inside libxl broke (out of memory,
+ * a failing system call). libxl must not be called from here. Without this
+ * hook libxl would exit(-1) under our feet.
+ */
+static void
+xl_disaster(void *user, libxl_event_type type, const char *msg, int errnoval)
+{
+	struct hv_libxl *xl = user;
+	struct xl_msg *m = msg_new(XL_DISASTER, NULL);
+	char ebuf[128];
+
+	xl->broken = true;
+	snprintf(m->errmsg, sizeof(m->errmsg), "libxl lost track of %s events: "
+	    "%s%s%s", type != 0 ? libxl_event_type_to_string(type) : "all",
+	    msg != NULL ? msg : "unknown failure", errnoval >= 0 ? ": " : "",
+	    errnoval >= 0 ? strerror_r(errnoval, ebuf, sizeof(ebuf)) : "");
+	xl_post(xl, m);
+}
+
+/*
+ * Events not routed to event_occurs would queue inside libxl for ever;
+ * none are expected (only death watches are enabled), but free any.
+ */
+static void
+xl_drain_queued_events(struct hv_libxl *xl)
+{
+	libxl_event *ev;
+	int rc;
+
+	while ((rc = libxl_event_check(xl->ctx, &ev, LIBXL_EVENTMASK_ALL,
+	    NULL, NULL)) == 0) {
+		log_debug("libxl: dropping an unexpected event of type %d",
+		    (int)ev->type);
+		libxl_event_free(xl->ctx, ev);
+	}
+	if (rc != ERROR_NOT_READY) {
+		log_warnx("libxl: cannot collect events (libxl error %d, %s); "
+		    "listing domains again", rc, xl_rcname(rc));
+		xl_post_event(xl, HV_EV_RESYNC, "", -1, YK_SD_UNKNOWN);
+	}
+}
+
+/* ---- the libxl thread: waiting ------------------------------------------ */
+
+/*
+ * Gives libxl's fds and timers one round of poll(2), for at most
+ * timeout_ms (-1: no limit). With wake_on_cmd, a new command ends the
+ * wait. pfds[0] is our command eventfd; libxl's fds follow it.
+ */
+static void
+xl_wait(struct hv_libxl *xl, int timeout_ms, bool wake_on_cmd)
+{
+	struct pollfd *grown;
+	struct timeval now;
+	int nfds, timeout, rc, n;
+
+	for (;;) {
+		nfds = xl->npfds - 1;
+		timeout = timeout_ms;
+		gettimeofday(&now, NULL);
+		rc = libxl_osevent_beforepoll(xl->ctx, &nfds, xl->pfds + 1,
+		    &timeout, now);
+		if (rc != ERROR_BUFFERFULL)
+			break;
+		/* libxl says how many it needs: make room and ask again. */
+		grown = realloc(xl->pfds, (size_t)(nfds + 1) * sizeof(*grown));
+		if (grown == NULL)
+			fatalx("libxl: out of memory");
+		xl->pfds = grown;
+		xl->npfds = nfds + 1;
+	}
+	if (rc != 0) {
+		log_warnx("libxl: cannot prepare to wait for events (libxl "
+		    "error %d, %s)", rc, xl_rcname(rc));
+		poll(NULL, 0, timeout_ms >= 0 && timeout_ms < 1000 ? timeout_ms : 1000);
+		return;
+	}
+	xl->pfds[0].fd = wake_on_cmd ? xl->cmd_efd : -1;   /* -1: poll skips it */
+	xl->pfds[0].events = POLLIN;
+	xl->pfds[0].revents = 0;
+	n = poll(xl->pfds, (nfds_t)nfds + 1, timeout);
+	if (n == -1) {
+		/* EINTR: libxl's own SIGCHLD handler, say; the next round sees it. */
+		if (errno != EINTR) {
+			log_warn("libxl: poll");
+			poll(NULL, 0, 100);
+		}
+		return;
+	}
+	gettimeofday(&now, NULL);
+	libxl_osevent_afterpoll(xl->ctx, nfds, xl->pfds + 1, now);
+	if (xl->pfds[0].revents & POLLIN)
+		efd_drain(xl->cmd_efd);
+}
+
+/* ---- the libxl thread: the commands ------------------------------------- */
+
+static enum hv_dstate
+dstate_from_libxl(const libxl_dominfo *in)
+{
+	if (in->dying)
+		return HV_DYING;
+	if (in->shutdown)
+		return HV_SHUTDOWN;
+	if (in->paused)
+		return HV_PAUSED;
+	return HV_RUNNING;     /* "running" in libxl only means on a CPU now */
+}
+
+/*
+ * Fills out from one libxl_dominfo; false for what yaokid never sees:
+ * Dom0, stub domains, domains without a name (vanished since the list).
+ * Watches every live domain it reports.
+ */
+static bool
+xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
+    struct hv_dominfo *out)
+{
+	uint32_t domid = in->domid;
+	struct xl_watch *w;
+	char *name;
+
+	if (domid == 0 || libxl_is_stubdom(xl->ctx, domid, NULL))
+		return false;
+	name = libxl_domid_to_name(xl->ctx, domid);
+	if (name == NULL)
+		return false;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	free(name);
+	snprintf(out->uuid, sizeof(out->uuid), LIBXL_UUID_FMT,
+	    LIBXL_UUID_BYTES(in->uuid));
+	out->domid = (int)domid;
+	out->state = dstate_from_libxl(in);
+	out->reason = out->state == HV_SHUTDOWN ?
+	    reason_from_libxl(in->shutdown_reason) : YK_SD_UNKNOWN;
+	out->migrating = has_suffix(out->name, "--incoming") ||
+	    has_suffix(out->name, "--migratedaway");
+	/* A dying domain no longer holds its name: nothing left to watch. */
+	if (out->state != HV_DYING && (w = watch_ensure(xl, domid, out->name)) != NULL)
+		w->seen = true;
+	return true;
+}
+
+static void
+xl_do_list(struct hv_libxl *xl, struct xl_msg *m)
+{
+	libxl_dominfo *info;
+	struct xl_watch *w;
+	int n = 0, i;
+
+	info = libxl_list_domain(xl->ctx, &n);
+	if (info == NULL) {
+		msg_fail(m, "cannot list the domains (see libxl's message)");
+		return;
+	}
+	m->doms = calloc(n > 0 ? (size_t)n : 1, sizeof(*m->doms));
+	if (m->doms == NULL) {
+		libxl_dominfo_list_free(info, n);
+		msg_fail(m, "out of memory");
+		return;
+	}
+	TAILQ_FOREACH(w, &xl->watches, entry)
+		w->seen = false;
+	for (i = 0; i < n; i++)
+		if (xl_fill_dominfo(xl, &info[i], &m->doms[m->ndoms]))
+			m->ndoms++;
+	libxl_dominfo_list_free(info, n);
+	watch_prune_unseen(xl);
+}
+
+static void
+xl_do_capture(struct hv_libxl *xl, struct xl_msg *m)
+{
+	libxl_domain_config cfg;
+	char label[128];
+	int rc;
+
+	libxl_domain_config_init(&cfg);
+	rc = libxl_retrieve_domain_configuration(xl->ctx, (uint32_t)m->domid,
+	    &cfg, NULL);
+	if (rc != 0)
+		msg_fail(m, "libxl_retrieve_domain_configuration failed (libxl "
+		    "error %d, %s)", rc, xl_rcname(rc));
+	else if ((m->json_out = libxl_domain_config_to_json(xl->ctx, &cfg)) == NULL)
+		msg_fail(m, "libxl_domain_config_to_json failed");
+	libxl_domain_config_dispose(&cfg);
+	if (m->err) {
+		/* The capture callback carries no message: say why here. */
+		xl_label(xl, (uint32_t)m->domid, label, sizeof(label));
+		log_info("%s: capture of domain %d: %s", label, m->domid, m->errmsg);
+	}
+}
+
+enum xl_presence { XL_ALIVE, XL_DYING, XL_GONE, XL_UNKNOWN };
+
+/* Whether domid still exists; XL_UNKNOWN (with *rcp) when libxl fails. */
+static enum xl_presence
+xl_presence(struct hv_libxl *xl, uint32_t domid, int *rcp)
+{
+	libxl_dominfo info;
+	enum xl_presence p;
+	int rc;
+
+	libxl_dominfo_init(&info);
+	rc = libxl_domain_info(xl->ctx, &info, domid);
+	if (rc == ERROR_DOMAIN_NOTFOUND)
+		p = XL_GONE;
+	else if (rc != 0)
+		p = XL_UNKNOWN;
+	else
+		p = info.dying ? XL_DYING : XL_ALIVE;
+	libxl_dominfo_dispose(&info);
+	*rcp = rc;
+	return p;
+}
+
+/*
+ * After libxl_domain_destroy: waits until the domain is gone. A domain
+ * that stays dying (a zombie some backend still holds) no longer holds
+ * its name, so after a short grace it counts as gone.
+ */
+static void
+xl_wait_gone(struct hv_libxl *xl, struct xl_msg *m, const char *label)
+{
+	int64_t start = yk_now_ms(), dying_since = -1, now;
+	enum xl_presence p;
+	int rc;
+
+	for (;;) {
+		p = xl_presence(xl, (uint32_t)m->domid, &rc);
+		if (p == XL_GONE)
+			return;
+		if (p == XL_UNKNOWN) {
+			msg_fail(m, "cannot check whether domain %d is gone (libxl "
+			    "error %d, %s)", m->domid, rc, xl_rcname(rc));
+			return;
+		}
+		now = yk_now_ms();
+		if (p == XL_DYING && dying_since < 0)
+			dying_since = now;
+		if (p == XL_DYING && now - dying_since >= DYING_GRACE_MS) {
+			log_notice("%s: domain %d is still dying (held by a backend); "
+			    "its name is free, going on", label, m->domid);
+			return;
+		}
+		if (xl_stopping(xl)) {
+			msg_fail(m, "yaokid is stopping");   /* never delivered */
+			return;
+		}
+		if (now - start >= DESTROY_BOUND_MS) {
+			msg_fail(m, "domain %d still exists %d s after "
+			    "libxl_domain_destroy", m->domid, DESTROY_BOUND_MS / 1000);
+			return;
+		}
+		xl_wait(xl, DESTROY_POLL_MS, false);
+	}
+}
+
+static void
+xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
+{
+	uint32_t domid = (uint32_t)m->domid;
+	enum xl_presence p;
+	char label[128];
+	int rc, irc;
+
+	if (m->domid <= 0) {
+		msg_fail(m, "refusing to destroy domain %d", m->domid);
+		return;
+	}
+	/* Our own destroy is not news: no GONE event for it. */
+	watch_disable_domid(xl, domid);
+	switch (xl_presence(xl, domid, &irc)) {
+	case XL_GONE:
+		return;                     /* already gone: done */
+	case XL_DYING:
+		xl_label(xl, domid, label, sizeof(label));
+		xl_wait_gone(xl, m, label); /* destroyed already: just wait */
+		return;
+	case XL_ALIVE:
+	case XL_UNKNOWN:
+		break;
+	}
+	xl_label(xl, domid, label, sizeof(label));
+	rc = libxl_domain_destroy(xl->ctx, domid, NULL);
+	if (rc != 0) {
+		/* It may have gone anyway (devices failed, the domain did not). */
+		p = xl_presence(xl, domid, &irc);
+		if (p != XL_GONE && p != XL_DYING) {
+			msg_fail(m, "libxl_domain_destroy failed (libxl error %d, %s)",
+			    rc, xl_rcname(rc));
+			return;
+		}
+		log_notice("%s: libxl_domain_destroy reported libxl error %d (%s), "
+		    "but domain %d is gone or dying", label, rc, xl_rcname(rc),
+		    m->domid);
+	}
+	xl_wait_gone(xl, m, label);
+}
+
+/* Best effort, for a domain that we created but cannot hand over. */
+static void
+xl_destroy_quietly(struct hv_libxl *xl, uint32_t domid, const char *label)
+{
+	int rc;
+
+	watch_disable_domid(xl, domid);
+	rc = libxl_domain_destroy(xl->ctx, domid, NULL);
+	if (rc != 0 && rc != ERROR_DOMAIN_NOTFOUND)
+		log_warnx("%s: cannot destroy the half-created domain %" PRIu32
+		    " (libxl error %d, %s)", label, domid, rc, xl_rcname(rc));
+}
+
+/* A "managed by yaoki" marker, as libvirt leaves its own; informative only. */
+static void
+xl_mark_managed(struct hv_libxl *xl, uint32_t domid, const char *label)
+{
+	static const char mark[] = "yaokid\n";
+	int rc;
+
+	rc = libxl_userdata_store(xl->ctx, domid, YAOKI_USERDATA_ID,
+	    (const uint8_t *)mark, (int)(sizeof(mark) - 1));
+	if (rc != 0)
+		log_debug("%s: cannot store the yaoki userdata marker (libxl "
+		    "error %d, %s)", label, rc, xl_rcname(rc));
+}
+
+static void
+xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
+{
+	libxl_domain_config cfg;
+	uint32_t domid = INVALID_DOMID;
+	char label[128];
+	int rc;
+
+	/* Parsed afresh every time: create fills defaults into the struct. */
+	libxl_domain_config_init(&cfg);
+	rc = libxl_domain_config_from_json(xl->ctx, &cfg, m->json_in);
+	if (rc != 0) {
+		msg_fail(m, "the domain configuration is not valid libxl JSON "
+		    "(libxl error %d, %s)", rc, xl_rcname(rc));
+		goto out;
+	}
+	/* The captured domid is the old incarnation's: let Xen pick one. */
+	cfg.c_info.domid = INVALID_DOMID;
+	snprintf(label, sizeof(label), "%s",
+	    cfg.c_info.name != NULL ? cfg.c_info.name : "new domain");
+	rc = libxl_domain_create_new(xl->ctx, &cfg, &domid, NULL, NULL);
+	if (rc != 0) {
+		/* ABORTED may leave a half-built domain; others are cleaned up. */
+		if (rc == ERROR_ABORTED && libxl_domid_valid_guest(domid))
+			xl_destroy_quietly(xl, domid, label);
+		msg_fail(m, "libxl_domain_create_new failed (libxl error %d, %s)",
+		    rc, xl_rcname(rc));
+		goto out;
+	}
+	/* Watch before unpausing, so that a crash at first boot is seen. */
+	(void)watch_ensure(xl, domid, label);
+	xl_mark_managed(xl, domid, label);
+	/* libxl creates domains paused; without this the guest never runs. */
+	rc = libxl_domain_unpause(xl->ctx, domid, NULL);
+	if (rc != 0) {
+		xl_destroy_quietly(xl, domid, label);
+		msg_fail(m, "created domain %" PRIu32 " but cannot unpause it "
+		    "(libxl error %d, %s); destroyed it again", domid, rc,
+		    xl_rcname(rc));
+		goto out;
+	}
+	m->domid = (int)domid;
+out:
+	libxl_domain_config_dispose(&cfg);
+}
+
+static void
+xl_do_reboot(struct hv_libxl *xl, struct xl_msg *m)
+{
+	int rc;
+
+	rc = libxl_domain_reboot(xl->ctx, (uint32_t)m->domid, NULL);
+	if (rc == ERROR_NOPARAVIRT)
+		msg_fail(m, "the guest has no PV drivers to ask for a reboot "
+		    "(libxl error %d, %s)", rc, xl_rcname(rc));
+	else if (rc != 0)
+		msg_fail(m, "libxl_domain_reboot failed (libxl error %d, %s)",
+		    rc, xl_rcname(rc));
+}
+
+static void
+xl_run(struct hv_libxl *xl, struct xl_msg *m)
+{
+	if (xl->broken) {
+		msg_fail(m, "libxl is unusable after an earlier failure");
+		return;
+	}
+	switch (m->kind) {
+	case XL_LIST: xl_do_list(xl, m); break;
+	case XL_CAPTURE: xl_do_capture(xl, m); break;
+	case XL_DESTROY: xl_do_destroy(xl, m); break;
+	case XL_CREATE: xl_do_create(xl, m); break;
+	case XL_REBOOT: xl_do_reboot(xl, m); break;
+	case XL_EVENT:
+	case XL_DISASTER:
+		fatalx("libxl: an event was queued as a command");
+	}
+}
+
+static struct xl_msg *
+xl_next_command(struct hv_libxl *xl, bool *stop)
+{
+	struct xl_msg *m;
+
+	pthread_mutex_lock(&xl->lock);
+	*stop = xl->stop;
+	m = *stop ? NULL : TAILQ_FIRST(&xl->cmds);
+	if (m != NULL)
+		TAILQ_REMOVE(&xl->cmds, m, entry);
+	pthread_mutex_unlock(&xl->lock);
+	return m;
+}
+
+static void *
+xl_thread_main(void *arg)
+{
+	struct hv_libxl *xl = arg;
+	struct xl_msg *m;
+	bool stop;
+
+	for (;;) {
+		m = xl_next_command(xl, &stop);
+		if (stop)
+			break;
+		if (m != NULL) {
+			xl_run(xl, m);
+			xl_post(xl, m);
+			/* A steady stream of commands must not starve the watches. */
+			xl_wait(xl, 0, false);
+		} else
+			xl_wait(xl, -1, true);
+		watch_reap_dead(xl);
+		xl_drain_queued_events(xl);
+	}
+	watch_disable_all(xl);
+	return NULL;
+}
+
+/* ---- opening and closing ------------------------------------------------- */
+
+/* Frees everything; the thread must not be running. */
+static void
+xl_free(struct hv_libxl *xl)
+{
+	if (xl->done_ev != NULL)
+		event_free(xl->done_ev);
+	msg_list_free(&xl->cmds);
+	msg_list_free(&xl->done);
+	libxl_ctx_free(xl->ctx);               /* NULL is fine */
+	xtl_logger_destroy(xl->logger);        /* after the ctx that logs to it */
+	if (xl->cmd_efd != -1)
+		close(xl->cmd_efd);
+	if (xl->done_efd != -1)
+		close(xl->done_efd);
+	if (xl->lock_ready)
+		pthread_mutex_destroy(&xl->lock);
+	free(xl->pfds);
+	free(xl);
+}
+
+static void
+xl_close(struct hv *hv)
+{
+	struct hv_libxl *xl = (struct hv_libxl *)hv;
+	struct timespec until;
+
+	pthread_mutex_lock(&xl->lock);
+	xl->stop = true;
+	pthread_mutex_unlock(&xl->lock);
+	efd_signal(xl->cmd_efd);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += JOIN_BOUND_S;
+	if (pthread_timedjoin_np(xl->thread, NULL, &until) != 0) {
+		/*
+		 * Stuck inside libxl (a hung hotplug script, say). The process
+		 * is about to exit: leave the thread, the context and the fds
+		 * it may still use; only the loop's event must go now.
+		 */
+		log_warnx("libxl: the libxl thread is still busy after %d s; "
+		    "exiting without waiting for it", JOIN_BOUND_S);
+		event_free(xl->done_ev);
+		xl->done_ev = NULL;
+		return;
+	}
+	/* Commands never run and results never delivered are dropped. */
+	xl_free(xl);
+}
+
+static int
+xl_open_ctx(struct hv_libxl *xl, char *err, size_t errlen)
+{
+	int rc;
+
+	xl->logger = hv_libxl_logger_new();
+	if (xl->logger == NULL) {
+		snprintf(err, errlen, "cannot open libxl: out of memory");
+		return -1;
+	}
+	rc = libxl_ctx_alloc(&xl->ctx, LIBXL_VERSION, 0, xl->logger);
+	if (rc != 0 || xl->ctx == NULL) {
+		xl->ctx = NULL;
+		snprintf(err, errlen, "cannot open libxl (libxl error %d, %s): "
+		    "is this a Xen Dom0 with the hypervisor running and "
+		    "xenstored started, and is yaokid running as root?",
+		    rc, xl_rcname(rc));
+		return -1;
+	}
+	/*
+	 * libxl installs its SIGCHLD handler now and reaps only its own
+	 * children; yaokid reaps its own (hooks) by pid.
+	 */
+	xl->chld_hooks.chldowner = libxl_sigchld_owner_libxl_always_selective_reap;
+	libxl_childproc_setmode(xl->ctx, &xl->chld_hooks, xl);
+	xl->ev_hooks.event_occurs_mask =
+	    (UINT64_C(1) << LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN) |
+	    (UINT64_C(1) << LIBXL_EVENT_TYPE_DOMAIN_DEATH);
+	xl->ev_hooks.event_occurs = xl_event_occurs;
+	xl->ev_hooks.disaster = xl_disaster;
+	libxl_event_register_callbacks(xl->ctx, &xl->ev_hooks, xl);
+	return 0;
+}
+
+static int
+xl_open_plumbing(struct hv_libxl *xl, char *err, size_t errlen)
+{
+	/* CLOEXEC: libxl's children (hotplug scripts, qemu) must not get them. */
+	xl->cmd_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	xl->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (xl->cmd_efd == -1 || xl->done_efd == -1) {
+		snprintf(err, errlen, "libxl: eventfd: %s", strerror(errno));
+		return -1;
+	}
+	xl->done_ev = event_new(xl->hv.base, xl->done_efd, EV_READ | EV_PERSIST,
+	    xl_done_cb, xl);
+	if (xl->done_ev == NULL || event_add(xl->done_ev, NULL) == -1) {
+		snprintf(err, errlen, "libxl: cannot watch the result queue");
+		return -1;
+	}
+	xl->pfds = calloc(POLLFD_INITIAL, sizeof(*xl->pfds));
+	if (xl->pfds == NULL) {
+		snprintf(err, errlen, "libxl: out of memory");
+		return -1;
+	}
+	xl->npfds = POLLFD_INITIAL;
+	return 0;
+}
 
 struct hv *
 hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 {
-	xentoollog_logger_stdiostream *lg;
-	libxl_ctx *ctx = NULL;
+	struct hv_libxl *xl;
 	int rc;
 
-	(void)base;
-	lg = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
-	if (lg == NULL) {
-		snprintf(err, errlen, "libxl: cannot create a logger");
+	xl = calloc(1, sizeof(*xl));
+	if (xl == NULL) {
+		snprintf(err, errlen, "libxl: out of memory");
 		return NULL;
 	}
-	rc = libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)lg);
-	if (rc != 0 || ctx == NULL) {
-		snprintf(err, errlen, "cannot open libxl (error %d): is this a "
-		    "Xen Dom0 with the hypervisor running and xenstored started?",
-		    rc);
-		xtl_logger_destroy((xentoollog_logger *)lg);
+	xl->hv.ops = &libxl_ops;
+	xl->hv.base = base;
+	xl->cmd_efd = xl->done_efd = -1;
+	TAILQ_INIT(&xl->cmds);
+	TAILQ_INIT(&xl->done);
+	TAILQ_INIT(&xl->watches);
+	if ((rc = pthread_mutex_init(&xl->lock, NULL)) != 0) {
+		snprintf(err, errlen, "libxl: pthread_mutex_init: %s", strerror(rc));
+		free(xl);
 		return NULL;
 	}
-	libxl_ctx_free(ctx);
-	xtl_logger_destroy((xentoollog_logger *)lg);
-	snprintf(err, errlen, "the libxl backend is not complete in this "
-	    "build; use hypervisor = \"sim\"");
-	return NULL;
+	xl->lock_ready = true;
+	if (xl_open_ctx(xl, err, errlen) == -1 ||
+	    xl_open_plumbing(xl, err, errlen) == -1) {
+		xl_free(xl);
+		return NULL;
+	}
+	/* From here on only the thread calls libxl. */
+	rc = pthread_create(&xl->thread, NULL, xl_thread_main, xl);
+	if (rc != 0) {
+		snprintf(err, errlen, "libxl: cannot start the libxl thread: %s",
+		    strerror(rc));
+		xl_free(xl);
+		return NULL;
+	}
+	log_info("libxl: context open; the libxl thread is running");
+	return &xl->hv;
 }

@@ -20,7 +20,8 @@ yaokid_SOURCES = supervisor/yaokid.c \
 	supervisor/status_json.c supervisor/status_json.h \
 	supervisor/hv.c supervisor/hv.h \
 	supervisor/hv_sim.c \
-	supervisor/hv_libxl.c
+	supervisor/hv_libxl.c \
+	supervisor/hv_libxl_log.c supervisor/hv_libxl_log.h
 yaokid_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS) $(CURL_CFLAGS) $(CONFUSE_CFLAGS) \
 	$(EVENT_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS)
 yaokid_LDADD = libyksm.a libykprobe.a libykconf.a libykbase.a \

@@ -7,6 +7,11 @@
  * exists and wait until it is gone -> create from the captured (or the
  * configured) domain configuration -> clear the intent -> tell the state
  * machine. Every step is asynchronous; nothing here blocks the loop.
+ *
+ * For the kill -9 tests, YAOKI_FAILPOINT may name steps (comma-separated:
+ * "intent", "create", "created") at which yaokid stops itself with SIGSTOP,
+ * so that a test can SIGKILL it exactly there. Unset, it costs one getenv
+ * per recovery step and changes nothing.
  */
 #include "config.h"
 
@@ -14,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +45,25 @@ struct recovery {
 static void start(struct recovery *r);
 static void resolve(struct recovery *r);
 static void grace_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Stops the process at a named step when YAOKI_FAILPOINT lists it. */
+static void
+failpoint(const char *step, const struct sup_domain *d)
+{
+	const char *list = getenv("YAOKI_FAILPOINT"), *p;
+	size_t n = strlen(step);
+
+	if (list == NULL)
+		return;
+	for (p = list; (p = strstr(p, step)) != NULL; p += n) {
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) {
+			log_warnx("%s: failpoint %s: stopping (SIGSTOP)",
+			    d->conf->name, step);
+			raise(SIGSTOP);
+			return;
+		}
+	}
+}
 
 static int64_t
 wall_now_ms(void)
@@ -170,6 +195,7 @@ created_cb(void *arg, int err, int domid, const char *errmsg)
 		finish(r, false, errmsg != NULL ? errmsg : "create failed");
 		return;
 	}
+	failpoint("created", d);
 	d->domid = domid;
 	d->created_domid = domid;
 	d->shutdown_seen = false;
@@ -186,6 +212,7 @@ create_step(struct recovery *r)
 	struct sup_domain *d = r->d;
 
 	r->t_destroyed = yk_now_s();
+	failpoint("create", d);
 	log_notice("%s: creating the domain again", d->conf->name);
 	d->sup->hv->ops->create(d->sup->hv, r->config_json, created_cb, r);
 }
@@ -267,6 +294,7 @@ start(struct recovery *r)
 	d->intent_domid = d->domid;
 	d->intent_wall_ms = wall_now_ms();
 	sup_domain_save(d);
+	failpoint("intent", d);
 	grace_ms = s->hv->ops->crash_grace_ms;
 	if (grace_ms > 0 && !d->sm.created_by_us && d->shutdown_seen) {
 		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };

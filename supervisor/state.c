@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,32 @@ mkdir_p(const char *dir, mode_t mode)
 	return 0;
 }
 
+/*
+ * A write interrupted by a crash leaves NAME.tmp.PID behind (the real file
+ * is intact: rename never happened). They are removed at start.
+ */
+static void
+remove_stale_temporaries(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		if (strstr(de->d_name, ".json.tmp.") == NULL)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			log_info("state: removed %s, left by an interrupted write",
+			    path);
+	}
+	closedir(dp);
+}
+
 int
 state_dir_prepare(const char *dir, char *err, size_t errlen)
 {
@@ -69,6 +97,7 @@ state_dir_prepare(const char *dir, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	remove_stale_temporaries(dir);
 	return 0;
 }
 
@@ -141,11 +170,12 @@ static char *
 read_file(const char *path, size_t *lenp)
 {
 	struct stat st;
+	size_t off = 0;
 	char *buf;
 	ssize_t n;
-	int fd;
+	int fd, saved;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		return NULL;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
@@ -159,17 +189,53 @@ read_file(const char *path, size_t *lenp)
 		close(fd);
 		return NULL;
 	}
-	n = read(fd, buf, (size_t)st.st_size);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			saved = n == 0 ? EIO : errno;
+			close(fd);
+			free(buf);
+			errno = saved;
+			return NULL;
+		}
+		off += (size_t)n;
+	}
 	close(fd);
-	if (n != st.st_size) {
+	buf[off] = '\0';
+	if (strlen(buf) != off) {     /* a NUL byte: not what yaokid wrote */
 		free(buf);
-		errno = EIO;
+		errno = EINVAL;
 		return NULL;
 	}
-	buf[n] = '\0';
 	if (lenp != NULL)
-		*lenp = (size_t)n;
+		*lenp = off;
 	return buf;
+}
+
+/* The whole text must be one JSON value (a torn write is not). */
+static struct json_object *
+parse_json(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	size_t end;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (o != NULL) {
+		end = json_tokener_get_parse_end(tok);
+		while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+			end++;
+		if (end != len) {
+			json_object_put(o);
+			o = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return o;
 }
 
 static void
@@ -186,53 +252,109 @@ move_aside(const char *path, const char *why)
 		    why, aside);
 }
 
-static bool
-get_bool(struct json_object *o, const char *key)
+/* Optional members: absent is fine, the wrong type is not. */
+static int
+opt_bool(struct json_object *o, const char *key, bool *out)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
 }
 
 static int
+opt_int(struct json_object *o, const char *key, int64_t lo, int64_t hi,
+    int64_t *out)
+{
+	struct json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return -1;
+	x = json_object_get_int64(v);
+	if (x < lo || x > hi)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int
+parse_intent(struct json_object *o, struct yk_persist *p)
+{
+	struct json_object *intent;
+	int64_t domid = -1, at = 0;
+
+	if (!json_object_object_get_ex(o, "intent", &intent) || intent == NULL)
+		return 0;             /* absent or null: no recovery in flight */
+	if (!json_object_is_type(intent, json_type_object) ||
+	    opt_int(intent, "domid", -1, INT32_MAX, &domid) == -1 ||
+	    opt_int(intent, "at_ms", 0, INT64_MAX, &at) == -1)
+		return -1;
+	p->intent = true;
+	p->intent_domid = (int)domid;
+	p->intent_wall_ms = at;
+	return 0;
+}
+
+/* Anything unexpected makes the whole record untrusted. */
+static int
 parse_record(struct json_object *o, const char *name, struct yk_persist *p)
 {
-	struct json_object *v, *hist, *intent;
+	struct json_object *v, *hist;
+	int64_t x, domid = -1, streak = 0;
 	size_t i, n;
 
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "format", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int(v) != STATE_FORMAT ||
 	    !json_object_object_get_ex(o, "domain", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), name) != 0 ||
 	    !json_object_object_get_ex(o, "history", &hist) ||
 	    !json_object_is_type(hist, json_type_array))
 		return -1;
-	p->maintenance = get_bool(o, "maintenance");
-	p->unrecoverable = get_bool(o, "unrecoverable");
-	p->created_by_us = get_bool(o, "created_by_us");
-	p->created_domid = json_object_object_get_ex(o, "created_domid", &v) ?
-	    json_object_get_int(v) : -1;
-	if (json_object_object_get_ex(o, "streak", &v))
-		p->streak = (unsigned)json_object_get_int(v);
-	if (json_object_object_get_ex(o, "reason", &v) &&
-	    json_object_is_type(v, json_type_string))
-		snprintf(p->reason, sizeof(p->reason), "%s", json_object_get_string(v));
+	if (opt_bool(o, "maintenance", &p->maintenance) == -1 ||
+	    opt_bool(o, "unrecoverable", &p->unrecoverable) == -1 ||
+	    opt_bool(o, "created_by_us", &p->created_by_us) == -1 ||
+	    opt_int(o, "created_domid", -1, INT32_MAX, &domid) == -1 ||
+	    opt_int(o, "streak", 0, YK_SM_HIST_MAX, &streak) == -1)
+		return -1;
+	p->created_domid = (int)domid;
+	p->streak = (unsigned)streak;
+	if (json_object_object_get_ex(o, "reason", &v)) {
+		if (!json_object_is_type(v, json_type_string))
+			return -1;
+		snprintf(p->reason, sizeof(p->reason), "%s",
+		    json_object_get_string(v));
+	}
 	n = json_object_array_length(hist);
 	if (n > YK_SM_HIST_MAX)
 		return -1;
-	for (i = 0; i < n; i++)
-		p->hist_wall_ms[i] = json_object_get_int64(json_object_array_get_idx(hist, i));
-	p->nhist = (unsigned)n;
-	if (json_object_object_get_ex(o, "intent", &intent) &&
-	    json_object_is_type(intent, json_type_object)) {
-		p->intent = true;
-		p->intent_domid = json_object_object_get_ex(intent, "domid", &v) ?
-		    json_object_get_int(v) : -1;
-		p->intent_wall_ms = json_object_object_get_ex(intent, "at_ms", &v) ?
-		    json_object_get_int64(v) : 0;
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(hist, i);
+		if (!json_object_is_type(v, json_type_int) ||
+		    (x = json_object_get_int64(v)) < 0 ||
+		    (i > 0 && x < p->hist_wall_ms[i - 1]))
+			return -1;
+		p->hist_wall_ms[i] = x;
 	}
-	return 0;
+	p->nhist = (unsigned)n;
+	return parse_intent(o, p);
+}
+
+static void
+persist_clear(struct yk_persist *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->intent_domid = -1;
+	p->created_domid = -1;
 }
 
 int
@@ -240,25 +362,22 @@ state_load(const char *dir, const char *name, struct yk_persist *p)
 {
 	char path[PATH_MAX];
 	struct json_object *o;
+	size_t len;
 	char *text;
 
-	memset(p, 0, sizeof(*p));
-	p->intent_domid = -1;
-	p->created_domid = -1;
+	persist_clear(p);
 	state_path(path, sizeof(path), dir, name, "state.json");
-	text = read_file(path, NULL);
+	text = read_file(path, &len);
 	if (text == NULL) {
 		if (errno != ENOENT)
 			move_aside(path, "unreadable");
 		return 0;
 	}
-	o = json_tokener_parse(text);
+	o = parse_json(text, len);
 	free(text);
 	if (o == NULL || parse_record(o, name, p) == -1) {
 		json_object_put(o);
-		memset(p, 0, sizeof(*p));
-		p->intent_domid = -1;
-		p->created_domid = -1;
+		persist_clear(p);
 		move_aside(path, "truncated, corrupt or not yaokid's");
 		return 0;
 	}
@@ -309,19 +428,21 @@ state_load_config(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct json_object *o;
+	size_t len;
 	char *text;
 
 	state_path(path, sizeof(path), dir, name, "domain.json");
-	text = read_file(path, NULL);
+	text = read_file(path, &len);
 	if (text == NULL) {
 		if (errno != ENOENT)
 			move_aside(path, "unreadable");
 		return NULL;
 	}
-	o = json_tokener_parse(text);
-	if (o == NULL) {
+	o = parse_json(text, len);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
 		free(text);
-		move_aside(path, "not valid JSON");
+		move_aside(path, "truncated or not a JSON object");
 		return NULL;
 	}
 	json_object_put(o);

@@ -76,8 +76,10 @@ domain_from_persist(struct sup_domain *d, const struct yk_persist *p)
 	d->created_domid = p->created_domid;
 	d->sm.streak = p->streak;
 	d->sm.nhist = p->nhist;
+	/* A history "in the future" (the clock was set back) counts as now. */
 	for (i = 0; i < p->nhist; i++)
-		d->sm.hist[i] = p->hist_wall_ms[i] - off;
+		d->sm.hist[i] = p->hist_wall_ms[i] - off < yk_now_ms() ?
+		    p->hist_wall_ms[i] - off : yk_now_ms();
 	snprintf(d->sm.reason, sizeof(d->sm.reason), "%s", p->reason);
 	if (p->unrecoverable)
 		d->sm.state = YK_UNRECOVERABLE;

@@ -79,7 +79,7 @@ static int ctl_connect(const char *path);
 static int ctl_send(int fd, const char *req);
 static int ctl_receive(int fd, struct reply *r, const char **why);
 static struct json_object *reply_parse(const struct reply *r);
-static bool reply_failed(struct json_object *obj);
+static bool reply_failed(struct json_object *obj, bool raw);
 static void print_raw_line(const struct reply *r);
 static int print_status(struct json_object *obj, time_t now);
 static void cell_sanitize(char *dst, size_t len, const char *src);
@@ -229,6 +229,9 @@ ctl_receive(int fd, struct reply *r, const char **why)
 			*why = "no reply within 30s";
 			return -1;
 		}
+		/* A reset after the whole reply is the daemon's close. */
+		if (n == -1 && errno == ECONNRESET && r->len > 0)
+			break;
 		if (n == -1)
 			return -1;
 		if (n == 0)
@@ -278,22 +281,42 @@ reply_parse(const struct reply *r)
 	return obj;
 }
 
-/* Prints the daemon's error and returns true when the reply says ok=false. */
+/*
+ * Prints the daemon's error and returns true when the reply says ok=false.
+ * Each line of the error is printed on its own, sanitized for a terminal;
+ * raw lines (reload's "FILE:LINE: what", like yaokid -t) go without the
+ * "yaokictl: " prefix.
+ */
 static bool
-reply_failed(struct json_object *obj)
+reply_failed(struct json_object *obj, bool raw)
 {
 	struct json_object *ok;
-	const char *e;
+	const char *e, *nl;
 	char shown[1024];
+	size_t n;
 
 	if (json_object_object_get_ex(obj, "ok", &ok) &&
 	    json_object_is_type(ok, json_type_boolean) &&
 	    json_object_get_boolean(ok))
 		return false;
-	e = obj_string(obj, "error");
-	cell_sanitize(shown, sizeof(shown),
-	    e ? e : "the daemon refused the request");
-	errmsg("%s", shown);
+	if ((e = obj_string(obj, "error")) == NULL || *e == '\0')
+		e = "the daemon refused the request";
+	for (;;) {
+		nl = strchr(e, '\n');
+		n = nl != NULL ? (size_t)(nl - e) : strlen(e);
+		if (n >= sizeof(shown))
+			n = sizeof(shown) - 1;
+		memcpy(shown, e, n);
+		shown[n] = '\0';
+		cell_sanitize(shown, sizeof(shown), shown);
+		if (raw)
+			fprintf(stderr, "%s\n", shown);
+		else
+			errmsg("%s", shown);
+		if (nl == NULL || nl[1] == '\0')
+			break;
+		e = nl + 1;
+	}
 	return true;
 }
 
@@ -544,7 +567,7 @@ handle_metrics(const struct reply *r)
 	int rv = 0;
 
 	if (r->buf[0] == '{' && (obj = reply_parse(r)) != NULL) {
-		if (reply_failed(obj))
+		if (reply_failed(obj, false))
 			rv = EXIT_REFUSED;
 		json_object_put(obj);
 		if (rv != 0)
@@ -566,7 +589,7 @@ handle_json(const struct command *cmd, const struct reply *r, bool json_out,
 		errmsg("malformed reply from yaokid at %s", sockpath);
 		return EXIT_UNREACHABLE;
 	}
-	if (reply_failed(obj)) {
+	if (reply_failed(obj, strcmp(cmd->name, "reload") == 0)) {
 		json_object_put(obj);
 		return EXIT_REFUSED;
 	}

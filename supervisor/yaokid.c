@@ -141,6 +141,25 @@ notify(const char *what)
 #endif
 }
 
+/*
+ * A hook that cannot run is pointed out now, not first when a domain is
+ * already lost. Not an error: the operator may install it later.
+ */
+static void
+check_hook(const struct yk_config *cfg)
+{
+	struct stat st;
+
+	if (cfg->hook == NULL)
+		return;
+	if (stat(cfg->hook, &st) == -1)
+		log_warn("hook %s", cfg->hook);
+	else if (!S_ISREG(st.st_mode))
+		log_warnx("hook %s: not a regular file", cfg->hook);
+	else if (access(cfg->hook, X_OK) == -1)
+		log_warn("hook %s: not executable", cfg->hook);
+}
+
 /* ---- reload ---------------------------------------------------------------- */
 
 static void
@@ -185,6 +204,7 @@ reload(struct sup *s, char *err, size_t errlen)
 	log_notice("reloading %s: %zu domains", yk.config_path, cfg->ndomains);
 	sup_apply_config(s, cfg);
 	yk.cfg = cfg;
+	check_hook(cfg);
 	return 0;
 }
 
@@ -358,6 +378,7 @@ main(int argc, char *argv[])
 	if (yk.ctl == NULL)
 		cannot_start(err);
 	setup_timers();
+	check_hook(yk.cfg);
 	sup_start(yk.sup);
 
 	log_notice("started: %zu domains, hypervisor %s, socket %s",

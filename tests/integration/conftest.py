@@ -149,11 +149,16 @@ class Yaokid:
             lines.append("}")
         self.conf.write_text("\n".join(lines) + "\n")
 
-    def start(self, extra_args=()):
+    def start(self, extra_args=(), env=None):
+        """env: extra environment variables for this run (None: inherited)."""
         if os.path.exists(self.sock):
             pass
+        full_env = None
+        if env is not None:
+            full_env = dict(os.environ)
+            full_env.update(env)
         self.proc = Proc([YAOKID, "-f", "-v", "-c", str(self.conf), *extra_args],
-                         self.log_path)
+                         self.log_path, env=full_env)
         wait_for(lambda: self.ctl_ok() or not self.proc.alive(), 10,
                  what="yaokid socket")
         assert self.proc.alive(), self.proc.text()
@@ -199,6 +204,19 @@ class Yaokid:
         return self.proc.stop() if self.proc else None
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+def assert_no_sanitizer_report(proc):
+    """Under the ASan/UBSan build, any report in a daemon's log fails the test."""
+    text = proc.text()
+    for mark in SANITIZER_MARKS:
+        if mark in text:
+            i = text.index(mark)
+            pytest.fail(f"{proc.argv[0]}: sanitizer report:\n{text[max(0, i - 200):i + 3000]}")
+
+
 @pytest.fixture
 def sim_factory(tmp_path):
     made = []
@@ -210,6 +228,8 @@ def sim_factory(tmp_path):
     yield make
     for s in made:
         s.proc.stop()
+    for s in made:
+        assert_no_sanitizer_report(s.proc)
 
 
 @pytest.fixture
@@ -224,3 +244,6 @@ def yaokid_factory(tmp_path):
     for y in made:
         if y.proc:
             y.proc.stop()
+    for y in made:
+        if y.proc:
+            assert_no_sanitizer_report(y.proc)

@@ -108,6 +108,7 @@ static struct {
 	struct raw_srv		 raw[NRAW];
 	int			 nraw;
 	LIST_HEAD(, raw_conn)	 conns;
+	char			 last_detail[160];
 } fx;
 
 static const struct yk_status_set set_200 = { .n = 1, .r = { { 200, 200 } } };
@@ -643,6 +644,7 @@ assert_timeout_verdict(const char *url, uint64_t timeout_ms)
 	assert_true(r.res.ms >= (double)timeout_ms - 5);
 	assert_true(r.res.ms <= took + 1);
 	assert_non_null(strstr(r.res.detail, "timed out"));
+	snprintf(fx.last_detail, sizeof(fx.last_detail), "%s", r.res.detail);
 }
 
 static void
@@ -650,10 +652,15 @@ test_hang_times_out(void **state)
 {
 	struct raw_srv *s = raw_start(RAW_HANG, NULL, 0, 0);
 	char url[128];
+	struct rec r;
 
 	(void)state;
+	/* a handle that got a full response last time */
+	probe_path("/ok", &set_200, NULL, &r);
+	assert_true(r.res.ok);
 	url_for(url, sizeof(url), "http", s->port, "/");
 	assert_timeout_verdict(url, 700);
+	assert_non_null(strstr(fx.last_detail, "waiting for the response"));
 	assert_int_equal(s->accepted, 1);
 	run_until(INT32_MAX, 0.2);
 	assert_int_equal(s->closed, 1);		/* the engine let go of it */
@@ -763,6 +770,9 @@ test_refused(void **state)
 	struct rec r;
 
 	(void)state;
+	/* on a handle that just saw a 200: nothing carries over */
+	probe_path("/ok", &set_200, NULL, &r);
+	assert_true(r.res.ok);
 	url_for(url, sizeof(url), "http", refused_port(), "/");
 	probe_one(url, 3000, &set_200, NULL, &r);
 	assert_int_equal(r.res.err, PROBE_ERR_CONNECT);
