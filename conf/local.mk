@@ -1,7 +1,43 @@
-# conf/: the configuration schema and its value parsers.
+# conf/: the configuration schema and its value parsers; the example
+# configuration, the systemd unit and the LSB init script.
 noinst_LIBRARIES += libykconf.a
 libykconf_a_SOURCES = conf/config.c conf/conf.h \
 	conf/duration.c conf/status_set.c
 libykconf_a_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(CURL_CFLAGS)
 
-EXTRA_DIST += conf/yaoki.conf
+EXTRA_DIST += conf/yaoki.conf conf/yaokid.service conf/yaokid.init
+
+# The unit and the init script name /usr/sbin/yaokid and /etc/yaoki; they
+# are installed with the paths of this configure run. The unit goes to
+# $(systemdsystemunitdir) (configure: pkg-config systemd), or, when that is
+# not set, to what pkg-config says now, else /lib/systemd/system.
+yk_edit = sed -e 's|/usr/sbin/yaokid|$(sbindir)/yaokid|g' \
+	-e 's|/etc/yaoki/|$(sysconfdir)/yaoki/|g'
+yk_unitdir = unitdir='$(systemdsystemunitdir)'; \
+	test -n "$$unitdir" || \
+	unitdir=`$(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null`; \
+	test -n "$$unitdir" || unitdir=/lib/systemd/system
+
+install-data-local: install-yaoki-service
+uninstall-local: uninstall-yaoki-service
+
+install-yaoki-service:
+	@$(yk_unitdir); \
+	echo " installing $(DESTDIR)$$unitdir/yaokid.service"; \
+	$(MKDIR_P) "$(DESTDIR)$$unitdir" && \
+	$(yk_edit) < $(srcdir)/conf/yaokid.service > yaokid.service.tmp && \
+	$(INSTALL_DATA) yaokid.service.tmp "$(DESTDIR)$$unitdir/yaokid.service" && \
+	rm -f yaokid.service.tmp
+	@echo " installing $(DESTDIR)$(sysconfdir)/init.d/yaokid"; \
+	$(MKDIR_P) "$(DESTDIR)$(sysconfdir)/init.d" && \
+	$(yk_edit) < $(srcdir)/conf/yaokid.init > yaokid.init.tmp && \
+	$(INSTALL_SCRIPT) yaokid.init.tmp "$(DESTDIR)$(sysconfdir)/init.d/yaokid" && \
+	rm -f yaokid.init.tmp
+
+uninstall-yaoki-service:
+	@$(yk_unitdir); \
+	rm -f "$(DESTDIR)$$unitdir/yaokid.service"
+	rm -f "$(DESTDIR)$(sysconfdir)/init.d/yaokid"
+
+.PHONY: install-yaoki-service uninstall-yaoki-service
+CLEANFILES += yaokid.service.tmp yaokid.init.tmp

@@ -3,8 +3,11 @@
  * environment, the status JSON on standard input, killed (its whole process
  * group) after hook_timeout. Asynchronous: yaokid never waits for it.
  *
- * The child is reaped by pid only, through a pidfd watched on the loop
- * (libxl owns SIGCHLD in the libxl backend). Its output goes to the log.
+ * Started with posix_spawn (safe beside the libxl thread; an exec failure
+ * is reported here). Reaped by pid only, through a pidfd watched on the
+ * loop (libxl owns SIGCHLD in the libxl backend). The first 4 KiB of its
+ * output go to the log; the rest is read and dropped, so it never blocks.
+ * Never waits for the hook and never lets it stop yaokid.
  */
 #include "config.h"
 

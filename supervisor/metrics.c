@@ -1,8 +1,10 @@
 /*
  * metrics.c - renders the Prometheus text exposition format (version 0.0.4):
  * state per domain, probe and recovery counters, the probe-latency
- * histogram, the hold flag and build info. Domain names are restricted by
- * the configuration to [A-Za-z0-9_.-], so label values need no escaping.
+ * histogram, recovery budgets and last-activity times, the hold flag and
+ * build info; and writes them to metrics_file atomically. Domain names are
+ * restricted by the configuration to [A-Za-z0-9_.-], so label values need
+ * no escaping.
  */
 #include "config.h"
 
@@ -11,6 +13,7 @@
 
 #include <event2/buffer.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "state.h"
@@ -24,6 +27,7 @@ static void
 render_states(const struct sup *s, struct evbuffer *out)
 {
 	const struct sup_domain *d;
+	int64_t now = yk_now_ms();
 	int st;
 
 	evbuffer_add_printf(out, "# HELP yaoki_domain_state 1 for the domain's "
@@ -39,6 +43,45 @@ render_states(const struct sup *s, struct evbuffer *out)
 	TAILQ_FOREACH(d, &s->domains, entry)
 		evbuffer_add_printf(out, "yaoki_domain_consecutive_failures"
 		    "{domain=\"%s\"} %u\n", d->conf->name, d->sm.consecutive_failures);
+	evbuffer_add_printf(out, "# HELP yaoki_domain_recoveries_in_window "
+	    "Recoveries within recovery_window (max_recoveries is the limit).\n"
+	    "# TYPE yaoki_domain_recoveries_in_window gauge\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		evbuffer_add_printf(out, "yaoki_domain_recoveries_in_window"
+		    "{domain=\"%s\"} %u\n", d->conf->name,
+		    yk_sm_recoveries_in_window(&d->sm, &d->params, now));
+	evbuffer_add_printf(out, "# HELP yaoki_domain_max_recoveries The "
+	    "domain's max_recoveries.\n"
+	    "# TYPE yaoki_domain_max_recoveries gauge\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		evbuffer_add_printf(out, "yaoki_domain_max_recoveries"
+		    "{domain=\"%s\"} %u\n", d->conf->name, d->conf->max_recoveries);
+}
+
+/* Wall-clock times, for "no probe for too long" alerts. */
+static void
+render_times(const struct sup *s, struct evbuffer *out)
+{
+	const struct sup_domain *d;
+
+	evbuffer_add_printf(out, "# HELP yaoki_domain_last_probe_timestamp_seconds "
+	    "When the last probe verdict came (Unix time).\n"
+	    "# TYPE yaoki_domain_last_probe_timestamp_seconds gauge\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		if (d->have_probe)
+			evbuffer_add_printf(out,
+			    "yaoki_domain_last_probe_timestamp_seconds"
+			    "{domain=\"%s\"} %lld\n", d->conf->name,
+			    (long long)d->probe_at);
+	evbuffer_add_printf(out, "# HELP yaoki_domain_last_recovery_timestamp_seconds "
+	    "When the last recovery ended (Unix time).\n"
+	    "# TYPE yaoki_domain_last_recovery_timestamp_seconds gauge\n");
+	TAILQ_FOREACH(d, &s->domains, entry)
+		if (d->have_recovery)
+			evbuffer_add_printf(out,
+			    "yaoki_domain_last_recovery_timestamp_seconds"
+			    "{domain=\"%s\"} %lld\n", d->conf->name,
+			    (long long)d->recovery_at);
 }
 
 static void
@@ -88,12 +131,15 @@ metrics_render(const struct sup *s, struct evbuffer *out)
 {
 	render_states(s, out);
 	render_counters(s, out);
+	render_times(s, out);
 	render_histogram(s, out);
 	evbuffer_add_printf(out, "# HELP yaoki_hold 1 while a mass failure holds "
 	    "recoveries.\n# TYPE yaoki_hold gauge\nyaoki_hold %d\n", s->hold);
 	evbuffer_add_printf(out, "# HELP yaoki_recoveries_running Recoveries in "
 	    "progress.\n# TYPE yaoki_recoveries_running gauge\n"
 	    "yaoki_recoveries_running %u\n", s->recoveries_running);
+	evbuffer_add_printf(out, "# HELP yaoki_domains Configured domains.\n"
+	    "# TYPE yaoki_domains gauge\nyaoki_domains %zu\n", s->cfg->ndomains);
 	evbuffer_add_printf(out, "# HELP yaoki_build_info yaokid's version.\n"
 	    "# TYPE yaoki_build_info gauge\nyaoki_build_info{version=\"%s\"} 1\n",
 	    PACKAGE_VERSION);

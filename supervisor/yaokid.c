@@ -36,9 +36,11 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/yaoki/yaoki.conf"
 #define STOP_GRACE_MS 30000
 #define METRICS_FILE_PERIOD_S 5
+#define METRICS_FILE_FIRST_S 2
 
 struct daemon {
 	const char *config_path;
+	const char *pidfile;          /* -p, or NULL */
 	struct event_base *base;
 	struct yk_config *cfg;
 	struct hv *hv;
@@ -55,7 +57,7 @@ static struct daemon yk;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: yaokid [-f] [-c FILE] [-t] [-v]... [-V]\n");
+	fprintf(stderr, "usage: yaokid [-ftVv] [-c FILE] [-p PIDFILE]\n");
 	exit(1);
 }
 
@@ -141,6 +143,37 @@ notify(const char *what)
 #endif
 }
 
+/* WHAT plus a STATUS= line that `systemctl status` shows. */
+static void
+notify_status(const char *what)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notifyf(0, "%s\nSTATUS=supervising %zu domains (hypervisor %s)",
+	    what, yk.cfg->ndomains, yk.hv->ops->name);
+#else
+	(void)what;
+#endif
+}
+
+/* Written once yaokid serves, so that init scripts find it; 0644. */
+static void
+write_pidfile(void)
+{
+	char buf[32];
+	int n;
+
+	if (yk.pidfile == NULL)
+		return;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (state_write_atomic(yk.pidfile, buf, (size_t)n, 0644) == -1) {
+		char why[1024];
+
+		snprintf(why, sizeof(why), "pid file %s: %s", yk.pidfile,
+		    strerror(errno));
+		cannot_start(why);
+	}
+}
+
 /*
  * A hook that cannot run is pointed out now, not first when a domain is
  * already lost. Not an error: the operator may install it later.
@@ -216,8 +249,10 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	char err[4096];
 
 	(void)sig; (void)what; (void)arg;
+	notify("RELOADING=1");
 	if (reload(yk.sup, err, sizeof(err)) == -1)
 		log_errx("SIGHUP: the running configuration stays in force");
+	notify_status("READY=1");
 }
 
 static void
@@ -255,8 +290,11 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 static void
 metrics_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval tv = { METRICS_FILE_PERIOD_S, 0 };
+
 	(void)fd; (void)what; (void)arg;
 	metrics_write_file(yk.sup);
+	evtimer_add(yk.metrics_timer, &tv);
 }
 
 static void
@@ -269,13 +307,14 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 static void
 setup_timers(void)
 {
-	struct timeval mt = { METRICS_FILE_PERIOD_S, 0 };
+	/* The first metrics_file once the hypervisor has been listed. */
+	struct timeval mt = { METRICS_FILE_FIRST_S, 0 };
 
 	yk.sig_hup = evsignal_new(yk.base, SIGHUP, sighup_cb, NULL);
 	yk.sig_term = evsignal_new(yk.base, SIGTERM, sigterm_cb, NULL);
 	yk.sig_int = evsignal_new(yk.base, SIGINT, sigterm_cb, NULL);
 	yk.stop_timer = evtimer_new(yk.base, stop_check_cb, NULL);
-	yk.metrics_timer = event_new(yk.base, -1, EV_PERSIST, metrics_timer_cb, NULL);
+	yk.metrics_timer = evtimer_new(yk.base, metrics_timer_cb, NULL);
 	if (yk.sig_hup == NULL || yk.sig_term == NULL || yk.sig_int == NULL ||
 	    yk.stop_timer == NULL || yk.metrics_timer == NULL)
 		cannot_start("cannot set up signal handling");
@@ -328,9 +367,10 @@ main(int argc, char *argv[])
 
 	yk.config_path = DEFAULT_CONFIG;
 	yk.ready_fd = -1;
-	while ((ch = getopt(argc, argv, "c:ftvVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fp:tvVh")) != -1) {
 		switch (ch) {
 		case 'c': yk.config_path = optarg; break;
+		case 'p': yk.pidfile = optarg; break;
 		case 'f': foreground = 1; break;
 		case 't': check_only = 1; break;
 		case 'v': verbose++; break;
@@ -381,15 +421,19 @@ main(int argc, char *argv[])
 	check_hook(yk.cfg);
 	sup_start(yk.sup);
 
+	write_pidfile();
 	log_notice("started: %zu domains, hypervisor %s, socket %s",
 	    yk.cfg->ndomains, yk.hv->ops->name, yk.cfg->socket);
-	notify("READY=1");
+	/* The socket serves from here on: the loop only has to run. */
+	notify_status("READY=1");
 	if (yk.ready_fd != -1) {
 		close(yk.ready_fd);
 		yk.ready_fd = -1;
 	}
 	event_base_dispatch(yk.base);
 	log_notice("stopped");
+	if (yk.pidfile != NULL)
+		unlink(yk.pidfile);
 	teardown();
 	return 0;
 }

@@ -18,7 +18,8 @@ YAOKID = os.path.join(BUILDDIR, "yaokid")
 YAOKICTL = os.path.join(BUILDDIR, "yaokictl")
 
 # Each test gets its own 127.x.y.0/24 block so parallel leftovers never clash.
-_nets = itertools.count(1)
+# Start from the pid so concurrent pytest runs on one machine rarely collide.
+_nets = itertools.count(os.getpid() % 250)
 
 
 def wait_for(pred, timeout, step=0.05, what="condition"):

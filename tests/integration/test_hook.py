@@ -233,3 +233,20 @@ def test_hook_that_cannot_run(sim_factory, yaokid_factory, tmp_path, kind):
     # that is missing shows only when it runs).
     if kind != "bad-interpreter":
         assert re.search(r"warning: hook %s: " % re.escape(str(hook)), y.log())
+
+
+def test_restart_is_not_a_new_entry(sim_factory, yaokid_factory, tmp_path):
+    """An unrecoverable domain stays so across a restart of yaokid, and the
+    hook does not run again for it."""
+    sim = sim_factory(["web01"])
+    hook = write_hook(tmp_path / "rec", RECORDER)
+    y = yaokid_factory(sim, {"web01": {}}, glob={"hook": f'"{hook}"'},
+                       defaults=FAST).start()
+    y.wait_state("web01", "healthy")
+    make_unrecoverable(sim, y, "web01")
+    wait_for(lambda: len(runs(hook)) == 1, 10, what="hook run")
+    assert y.stop() == 0
+    y.start()
+    assert y.state("web01") == "unrecoverable"
+    time.sleep(1.5)
+    assert len(runs(hook)) == 1

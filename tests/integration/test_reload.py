@@ -195,3 +195,26 @@ def test_global_keys_apply_on_reload(sim_factory, yaokid_factory, tmp_path):
     assert y.ctl("reload").returncode == 0
     assert "state_dir changes only with a restart" in y.log()
     assert json.loads(y.ctl("status").stdout)["ok"] is True
+
+
+def test_domain_removed_during_its_recovery_is_still_created(sim_factory, yaokid_factory):
+    """A reload that drops a domain while yaokid is destroying it must not
+    leave it destroyed: the recovery that began finishes its create (the
+    contract: no domain yaokid destroyed is left neither created again nor
+    unrecoverable). Fails until recovery.c's destroyed_cb stops giving up
+    on removed domains."""
+    sim = sim_factory(["web01", "web02"])
+    y = yaokid_factory(sim, {"web01": {}, "web02": {}}).start()
+    y.wait_state("web01", "healthy")
+    y.wait_state("web02", "healthy")
+    old = sim.domid("web02")
+    sim.ctl("delay", "web02", "destroy", "2")
+    assert y.ctl("recover", "web02").returncode == 0
+    wait_for(lambda: "web02: destroying domain" in y.log(), 10, what="destroy begun")
+    y.write_conf({"web01": {}})
+    assert y.ctl("reload").returncode == 0
+    assert "web02: no longer configured" in y.log()
+    wait_for(lambda: sim.domid("web02") not in (None, old), 15,
+             what="web02 created again after its destroy; log:\n" + y.log()[-1500:])
+    assert y.proc.alive()
+    assert [d["name"] for d in y.status()["domains"]] == ["web01"]
