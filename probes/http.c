@@ -22,8 +22,12 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <limits.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +43,14 @@
 #include "probe.h"
 
 #define PROBE_BODY_MAX		(64 * 1024)
+/*
+ * curl's receive buffer, allocated for every transfer: its 16 KiB default is
+ * a large malloc per probe (and 16 KiB held by each hung guest). Health
+ * answers are small; a big body only takes more reads.
+ */
+#define PROBE_RECV_BUF		4096L
+/* Idle easy handles kept for reuse; a burst beyond this is given back. */
+#define PROBE_IDLE_MAX		64
 #define PROBE_USER_AGENT	"yaoki/" PACKAGE_VERSION
 
 struct probe {
@@ -69,6 +81,8 @@ struct probe {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
+TAILQ_HEAD(probeq, probe);
+
 /* One libevent event per socket curl watches; recycled, never per probe. */
 struct probe_sock {
 	LIST_ENTRY(probe_sock)	 entry;		/* pe->socks_busy or pe->socks_idle */
@@ -82,8 +96,9 @@ struct probe_engine {
 	CURLM			*multi;
 	struct event		*timer;
 	int			 still_running;
-	TAILQ_HEAD(, probe)	 running;
-	TAILQ_HEAD(, probe)	 idle;
+	struct probeq		 running;
+	struct probeq		 idle;
+	unsigned		 nidle;
 	LIST_HEAD(, probe_sock)	 socks_busy;
 	LIST_HEAD(, probe_sock)	 socks_idle;
 };
@@ -103,14 +118,25 @@ static void	 probe_body_scan(struct probe *, const char *, size_t);
 static int	 probe_needle_set(struct probe *, const char *);
 static struct probe *probe_get(struct probe_engine *);
 static void	 probe_put(struct probe *);
+static void	 probe_destroy(struct probe *);
 static int	 probe_easy_common(struct probe *);
 static int	 probe_easy_spec(struct probe *, const struct probe_spec *);
+static bool	 probe_url_ip_literal(const char *);
 static void	 probe_verdict(struct probe *, CURLcode, struct probe_result *);
 static void	 probe_verdict_curl(struct probe *, CURLcode,
 		    struct probe_result *);
 static void	 probe_detail(struct probe_result *, const char *, ...)
 		    YK_PRINTF(2, 3);
 static const char *probe_errno_text(long);
+
+static void	*pm_malloc(size_t);
+static void	 pm_free(void *);
+static void	*pm_realloc(void *, size_t);
+static char	*pm_strdup(const char *);
+static void	*pm_calloc(size_t, size_t);
+static void	 pm_flush(void);
+/* True on the thread that set up an engine: the one that may cache. */
+static _Thread_local bool pm_owner;
 
 static const struct yk_status_set probe_default_status = {
 	.n = 1, .r = { { 200, 399 } },
@@ -123,7 +149,15 @@ probe_engine_new(struct event_base *base)
 {
 	struct probe_engine *pe;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	/*
+	 * curl takes these only when it is not initialised yet (otherwise it
+	 * keeps what it has and counts one more user).
+	 */
+#if !defined(__SANITIZE_ADDRESS__)
+	pm_owner = true;	/* under ASan, every block goes to malloc */
+#endif
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, pm_malloc, pm_free,
+	    pm_realloc, pm_strdup, pm_calloc) != CURLE_OK) {
 		log_warnx("probe: curl_global_init failed");
 		return NULL;
 	}
@@ -166,13 +200,8 @@ probe_engine_free(struct probe_engine *pe)
 	/* In-flight probes end here, silently: no callbacks. */
 	while ((p = TAILQ_FIRST(&pe->running)) != NULL)
 		probe_cancel(p);
-	while ((p = TAILQ_FIRST(&pe->idle)) != NULL) {
-		TAILQ_REMOVE(&pe->idle, p, entry);
-		curl_easy_cleanup(p->easy);
-		free(p->needle);
-		free(p->fail);
-		free(p);
-	}
+	while ((p = TAILQ_FIRST(&pe->idle)) != NULL)
+		probe_destroy(p);
 	/* May still call the socket callback for cached connections. */
 	if (pe->multi != NULL)
 		curl_multi_cleanup(pe->multi);
@@ -187,6 +216,157 @@ probe_engine_free(struct probe_engine *pe)
 		event_free(pe->timer);
 	free(pe);
 	curl_global_cleanup();
+	pm_flush();
+}
+
+/* ---- curl's memory ------------------------------------------------------ */
+
+/*
+ * libcurl allocates and frees some 80 blocks per transfer (the connection,
+ * its filters, header and URL strings, the receive buffer). glibc serves the
+ * first few of each size from its thread cache; the rest cycle through its
+ * fast bins, and every block of 1 KiB or more (the connection, the buffer)
+ * first consolidates those bins: at thousands of probes a second that is
+ * the largest user-space cost of a probe. So curl's blocks come from here:
+ * a few size classes, each with a bounded list of free blocks, used only by
+ * the thread that set up the engine (curl's resolver threads, if any, go
+ * straight to malloc). Every block carries a header naming its class, so a
+ * block can be freed by any thread and reused by the owner.
+ */
+#define PM_DIRECT	UINT32_MAX
+
+struct pm_hdr {
+	alignas(16) uint32_t	 cls;	/* index into pm_class, or PM_DIRECT */
+};
+
+struct pm_free {
+	struct pm_free		*next;
+};
+
+static const size_t pm_class[] = {
+	32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072,
+	PROBE_RECV_BUF + 64, 8192,
+};
+#define PM_NCLASS	(sizeof(pm_class) / sizeof(pm_class[0]))
+/* Free blocks kept per class: small ones, and those of 1 KiB or more. */
+#define PM_KEEP_SMALL	64
+#define PM_KEEP_LARGE	16
+
+static struct pm_free		*pm_list[PM_NCLASS];
+static unsigned			 pm_count[PM_NCLASS];
+
+static void *
+pm_malloc(size_t len)
+{
+	struct pm_hdr *h;
+	struct pm_free *f;
+	uint32_t c;
+
+	for (c = 0; c < PM_NCLASS && pm_class[c] < len; c++)
+		continue;
+	if (c == PM_NCLASS) {
+		if (len > SIZE_MAX - sizeof(*h) ||
+		    (h = malloc(sizeof(*h) + len)) == NULL)
+			return NULL;
+		h->cls = PM_DIRECT;
+		return h + 1;
+	}
+	if (pm_owner && (f = pm_list[c]) != NULL) {
+		pm_list[c] = f->next;
+		pm_count[c]--;
+		return f;
+	}
+	if ((h = malloc(sizeof(*h) + pm_class[c])) == NULL)
+		return NULL;
+	h->cls = c;
+	return h + 1;
+}
+
+static void
+pm_free(void *ptr)
+{
+	struct pm_hdr *h;
+	struct pm_free *f = ptr;
+	uint32_t c;
+
+	if (ptr == NULL)
+		return;
+	h = (struct pm_hdr *)ptr - 1;
+	c = h->cls;
+	if (c != PM_DIRECT && pm_owner && pm_count[c] <
+	    (pm_class[c] < 1024 ? PM_KEEP_SMALL : PM_KEEP_LARGE)) {
+		f->next = pm_list[c];
+		pm_list[c] = f;
+		pm_count[c]++;
+		return;
+	}
+	free(h);
+}
+
+static void *
+pm_realloc(void *ptr, size_t len)
+{
+	struct pm_hdr *h;
+	size_t have;
+	void *n;
+
+	if (ptr == NULL)
+		return pm_malloc(len);
+	h = (struct pm_hdr *)ptr - 1;
+	if (h->cls == PM_DIRECT) {
+		if (len > SIZE_MAX - sizeof(*h) ||
+		    (h = realloc(h, sizeof(*h) + len)) == NULL)
+			return NULL;
+		return h + 1;
+	}
+	if (len <= (have = pm_class[h->cls]))
+		return ptr;
+	if ((n = pm_malloc(len)) == NULL)
+		return NULL;
+	memcpy(n, ptr, have);
+	pm_free(ptr);
+	return n;
+}
+
+static char *
+pm_strdup(const char *str)
+{
+	size_t len = strlen(str) + 1;
+	char *n;
+
+	if ((n = pm_malloc(len)) != NULL)
+		memcpy(n, str, len);
+	return n;
+}
+
+static void *
+pm_calloc(size_t nmemb, size_t size)
+{
+	void *n;
+
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		return NULL;
+	if ((n = pm_malloc(nmemb * size)) != NULL)
+		memset(n, 0, nmemb * size);
+	return n;
+}
+
+/* Gives the cached free blocks back to malloc. */
+static void
+pm_flush(void)
+{
+	struct pm_free *f;
+	size_t c;
+
+	if (!pm_owner)
+		return;
+	for (c = 0; c < PM_NCLASS; c++) {
+		while ((f = pm_list[c]) != NULL) {
+			pm_list[c] = f->next;
+			free((struct pm_hdr *)(void *)f - 1);
+		}
+		pm_count[c] = 0;
+	}
 }
 
 /* ---- curl <-> libevent glue --------------------------------------------- */
@@ -379,6 +559,7 @@ probe_start(struct probe_engine *pe, const struct probe_spec *spec,
 		goto fail;
 	p->running = true;
 	TAILQ_REMOVE(&pe->idle, p, entry);
+	pe->nidle--;
 	TAILQ_INSERT_TAIL(&pe->running, p, entry);
 	return p;
 fail:
@@ -417,6 +598,7 @@ probe_get(struct probe_engine *pe)
 		return NULL;
 	}
 	TAILQ_INSERT_HEAD(&pe->idle, p, entry);
+	pe->nidle++;
 	return p;
 }
 
@@ -430,6 +612,24 @@ probe_put(struct probe *p)
 	p->arg = NULL;
 	TAILQ_REMOVE(&pe->running, p, entry);
 	TAILQ_INSERT_HEAD(&pe->idle, p, entry);
+	pe->nidle++;
+	/* After a burst (many hung guests), keep only a working set. */
+	if (pe->nidle > PROBE_IDLE_MAX)
+		probe_destroy(TAILQ_LAST(&pe->idle, probeq));
+}
+
+/* Frees an idle probe and its easy handle. */
+static void
+probe_destroy(struct probe *p)
+{
+	struct probe_engine *pe = p->pe;
+
+	TAILQ_REMOVE(&pe->idle, p, entry);
+	pe->nidle--;
+	curl_easy_cleanup(p->easy);
+	free(p->needle);
+	free(p->fail);
+	free(p);
 }
 
 #define SETOPT(e, opt, val)	(curl_easy_setopt((e), (opt), (val)) == CURLE_OK)
@@ -454,6 +654,7 @@ probe_easy_common(struct probe *p)
 	ok = ok && SETOPT(e, CURLOPT_FORBID_REUSE, 1L);
 	/* One request per connection: HTTP/2 would only add work. */
 	ok = ok && SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	ok = ok && SETOPT(e, CURLOPT_BUFFERSIZE, PROBE_RECV_BUF);
 	ok = ok && SETOPT(e, CURLOPT_USERAGENT, PROBE_USER_AGENT);
 	/* CURLOPT_ACCEPT_ENCODING stays unset: no Accept-Encoding, no inflating. */
 	ok = ok && SETOPT(e, CURLOPT_OPENSOCKETFUNCTION, probe_open_socket);
@@ -470,7 +671,7 @@ probe_easy_spec(struct probe *p, const struct probe_spec *spec)
 {
 	CURL *e = p->easy;
 	uint64_t t = spec->timeout_ms;
-	bool ok = true;
+	bool ok = true, https;
 
 	/* Back to the system CA store takes a reset: there is no "unset". */
 	if (spec->ca_file == NULL && p->custom_ca) {
@@ -483,10 +684,24 @@ probe_easy_spec(struct probe *p, const struct probe_spec *spec)
 	if (t > (uint64_t)LONG_MAX)
 		t = (uint64_t)LONG_MAX;
 	p->timeout_ms = t;
-	p->scheme_ok = strncasecmp(spec->url, "http://", 7) == 0 ||
-	    strncasecmp(spec->url, "https://", 8) == 0;
+	https = strncasecmp(spec->url, "https://", 8) == 0;
+	p->scheme_ok = https || strncasecmp(spec->url, "http://", 7) == 0;
 	ok = ok && SETOPT(e, CURLOPT_URL, spec->url);
+	/*
+	 * curl walks its whole DNS cache (one entry per guest) at the end of
+	 * every transfer to prune it, unless entries never expire. An address
+	 * literal cannot go stale: cache it "forever" and skip the walk. Host
+	 * names keep curl's default of 60 s.
+	 */
+	ok = ok && SETOPT(e, CURLOPT_DNS_CACHE_TIMEOUT,
+	    probe_url_ip_literal(spec->url) ? -1L : 60L);
 	ok = ok && SETOPT(e, CURLOPT_TIMEOUT_MS, (long)t);
+	/*
+	 * Plain HTTP writes its one request in one send(), which Nagle never
+	 * delays: TCP_NODELAY would only cost a setsockopt per probe. TLS
+	 * writes several records in a row, so it keeps it.
+	 */
+	ok = ok && SETOPT(e, CURLOPT_TCP_NODELAY, https ? 1L : 0L);
 	ok = ok && SETOPT(e, CURLOPT_SSL_VERIFYPEER, spec->tls_verify ? 1L : 0L);
 	ok = ok && SETOPT(e, CURLOPT_SSL_VERIFYHOST, spec->tls_verify ? 2L : 0L);
 	if (spec->ca_file != NULL) {
@@ -499,6 +714,35 @@ probe_easy_spec(struct probe *p, const struct probe_spec *spec)
 }
 
 #undef SETOPT
+
+/* Is the URL's host an IPv4 or IPv6 address (not a name to resolve)? */
+static bool
+probe_url_ip_literal(const char *url)
+{
+	struct in_addr a4;
+	const char *h, *e, *at;
+	char host[INET_ADDRSTRLEN];
+	size_t n;
+
+	if ((h = strstr(url, "://")) == NULL)
+		return false;
+	h += 3;
+	n = strcspn(h, "/?#");
+	/* Skip user:password@, whose text may hold any of ":[]". */
+	if ((at = memrchr(h, '@', n)) != NULL) {
+		n -= (size_t)(at + 1 - h);
+		h = at + 1;
+	}
+	if (n > 0 && h[0] == '[')
+		return memchr(h, ']', n) != NULL;
+	if ((e = memchr(h, ':', n)) != NULL)
+		n = (size_t)(e - h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &a4) == 1;
+}
 
 /* ---- body --------------------------------------------------------------- */
 

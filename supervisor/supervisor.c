@@ -465,60 +465,127 @@ sup_capture(struct sup_domain *d)
 	d->sup->hv->ops->capture(d->sup->hv, d->domid, capture_done, d);
 }
 
-static const struct hv_dominfo *
-find_info(const struct hv_dominfo *doms, size_t n, const char *name)
+/*
+ * "web01--incoming" or "web01--migratedaway": the names xl gives a domain
+ * while it is migrated (whatever the backend's own flag says).
+ */
+static bool
+migrating_name_of(const char *dname, const char *name)
 {
-	const struct hv_dominfo *dying = NULL;
-	size_t i;
+	size_t n = strlen(name);
 
-	for (i = 0; i < n; i++) {
-		if (strcmp(doms[i].name, name) != 0 || doms[i].migrating)
-			continue;
-		if (doms[i].state != HV_DYING)
-			return &doms[i];
-		dying = &doms[i];
-	}
-	(void)dying;     /* a dying domain no longer holds its name */
-	return NULL;
+	return strncmp(dname, name, n) == 0 &&
+	    (strcmp(dname + n, "--incoming") == 0 ||
+	    strcmp(dname + n, "--migratedaway") == 0);
 }
 
-/* On start with an intent record: finish the recovery that was begun. */
+/*
+ * The incarnation that holds name: a live one first, else one being
+ * migrated (*migrating set: reported as paused, never probed or
+ * recovered). A dying domain no longer holds its name.
+ */
+static const struct hv_dominfo *
+find_info(const struct hv_dominfo *doms, size_t n, const char *name,
+    bool *migrating)
+{
+	const struct hv_dominfo *moving = NULL;
+	size_t i;
+
+	*migrating = false;
+	for (i = 0; i < n; i++) {
+		if (doms[i].state == HV_DYING)
+			continue;
+		if (strcmp(doms[i].name, name) == 0 && !doms[i].migrating)
+			return &doms[i];
+		if (strcmp(doms[i].name, name) == 0 ||
+		    migrating_name_of(doms[i].name, name))
+			moving = &doms[i];
+	}
+	*migrating = moving != NULL;
+	return moving;
+}
+
+/*
+ * An intent record with no recovery running: yaokid was killed (or
+ * stopped) in the middle of a recovery, or a reset/resume ended the wait
+ * of one. Finish it: adopt the domain the recovery had already created, or
+ * start the recovery again (it destroys whatever is left of the old
+ * incarnation and creates the domain).
+ */
 static void
 resolve_intent(struct sup_domain *d, const struct hv_dominfo *info)
 {
+	enum yk_state before = d->sm.state;
+
 	d->intent = false;
 	if (info != NULL && info->state != HV_SHUTDOWN &&
 	    info->domid != d->intent_domid) {
+		struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = true };
+
 		log_notice("%s: the interrupted recovery had created domain %d; "
 		    "finishing it", d->conf->name, info->domid);
 		d->domid = info->domid;
 		d->created_domid = info->domid;
+		d->shutdown_seen = false;
 		d->sm.state = YK_RECOVERING;
+		d->sm.wake_at = 0;
 		sup_domain_save(d);
 		sup_capture(d);
-		{
-			struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = true };
-			sup_domain_step(d, &ev);
-		}
+		sup_domain_step(d, &ev);
 		return;
 	}
 	log_notice("%s: resuming the recovery interrupted at domain %d",
 	    d->conf->name, d->intent_domid);
 	d->domid = info != NULL ? info->domid : -1;
+	d->shutdown_seen = info != NULL && info->state == HV_SHUTDOWN;
 	d->intent = true;
-	if (d->sm.state == YK_PAUSED || d->sm.state == YK_UNRECOVERABLE)
-		return;
 	d->sm.state = YK_RECOVERING;
+	d->sm.wake_at = 0;
+	sync_schedules(d, before);
 	recovery_enqueue(d);
 }
 
+/*
+ * Whether d's intent record must be acted on now. Not while a recovery
+ * runs or waits in line (it owns the intent), not during a backoff (the
+ * timer starts the next attempt), not in maintenance or unrecoverable.
+ */
+static bool
+intent_unowned(const struct sup_domain *d)
+{
+	return d->intent && d->rec == NULL && d->sm.state != YK_BACKOFF &&
+	    d->sm.state != YK_RECOVERING && d->sm.state != YK_PAUSED &&
+	    d->sm.state != YK_UNRECOVERABLE;
+}
+
+/*
+ * An operator destroyed a domain that was waiting out a backoff before its
+ * next recovery (yaokid had not destroyed it: no intent). The operator's
+ * intent wins: absent, never re-created. (The machine ignores GONE in
+ * backoff because it cannot tell; the intent record can.)
+ */
 static void
-reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info)
+end_streak_absent(struct sup_domain *d)
+{
+	enum yk_state before = d->sm.state;
+
+	d->sm.state = YK_ABSENT;
+	d->sm.wake_at = 0;
+	d->sm.created_by_us = false;
+	snprintf(d->sm.reason, sizeof(d->sm.reason), "destroyed outside yaokid");
+	log_notice("%s: %s -> absent: destroyed outside yaokid", d->conf->name,
+	    yk_state_name(before));
+	sup_domain_save(d);
+	sync_schedules(d, before);
+}
+
+static void
+reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
+    bool migrating)
 {
 	if (d->rec != NULL || d->removed)
 		return;            /* the recovery owns the domain right now */
-	if (d->intent && d->sm.state != YK_PAUSED &&
-	    d->sm.state != YK_UNRECOVERABLE) {
+	if (intent_unowned(d) && !migrating) {
 		resolve_intent(d, info);
 		return;
 	}
@@ -531,6 +598,8 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info)
 				log_notice("%s: domain %d is gone (destroyed outside "
 				    "yaokid)", d->conf->name, old);
 				step_kind(d, YK_EV_DOMAIN_GONE);
+				if (d->sm.state == YK_BACKOFF && !d->intent)
+					end_streak_absent(d);
 			}
 		}
 		return;
@@ -542,10 +611,18 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info)
 		d->shutdown_seen = false;
 		if (old >= 0 && yk_sm_probing(&d->sm))
 			step_kind(d, YK_EV_DOMAIN_GONE);   /* a new incarnation */
-		if (info->state == HV_RUNNING || info->state == HV_PAUSED)
+		if (!migrating &&
+		    (info->state == HV_RUNNING || info->state == HV_PAUSED))
 			sup_capture(d);
-		log_info("%s: domain %d (%s)", d->conf->name, d->domid,
-		    hv_dstate_name(info->state));
+		log_info("%s: domain %d (%s%s)", d->conf->name, d->domid,
+		    hv_dstate_name(info->state), migrating ?
+		    ", migrating" : "");
+	}
+	if (migrating) {
+		/* Neither probed nor recovered until the migration ends. */
+		if (!d->sm.xen_paused)
+			step_kind(d, YK_EV_DOMAIN_PAUSED);
+		return;
 	}
 	switch (info->state) {
 	case HV_RUNNING:
@@ -591,8 +668,12 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		return;
 	}
 	for (d = TAILQ_FIRST(&s->domains); d != NULL; d = next) {
+		const struct hv_dominfo *info;
+		bool migrating;
+
 		next = TAILQ_NEXT(d, entry);
-		reconcile_domain(d, find_info(doms, n, d->conf->name));
+		info = find_info(doms, n, d->conf->name, &migrating);
+		reconcile_domain(d, info, migrating);
 	}
 	s->listed_once = true;
 }

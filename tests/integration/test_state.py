@@ -231,3 +231,33 @@ def test_captured_configuration_recreates_a_vanished_domain(sim_factory, yaokid_
     assert y.ctl("recover", "web01").returncode == 0
     y.wait_state("web01", "healthy")
     assert "web01" in sim.domains()
+
+
+def _times(log, needle):
+    out = []
+    for line in log.splitlines():
+        if needle in line:
+            h, m, s = line.split()[0].split(":")
+            out.append(int(h) * 3600 + int(m) * 60 + float(s))
+    return out
+
+
+def test_intent_of_failed_creates_waits_out_the_backoff(sim_factory, yaokid_factory):
+    """Between two attempts the intent record stays (the domain is owed),
+    but it must not start the next attempt before the backoff ends."""
+    sim = sim_factory(["web01"])
+    y = yaokid_factory(sim, {"web01": {}},
+                       defaults=dict(FAST, backoff="1500ms", backoff_max="3s",
+                                     max_recoveries="5")).start()
+    y.wait_state("web01", "healthy")
+    sim.ctl("fail-create", "web01", "2")
+    sim.ctl("crash", "web01")
+    y.wait_state("web01", "backoff")
+    assert rec(y, "web01")["intent"] is not None     # still owed
+    wait_for(lambda: "web01" in sim.domains(), 20, what="third create")
+    y.wait_state("web01", "healthy")
+    t = _times(y.log(), "web01: creating the domain again")
+    assert len(t) == 3, t
+    assert t[1] - t[0] >= 1.4 and t[2] - t[1] >= 2.9, t
+    assert rec(y, "web01")["intent"] is None
+    assert y.dom("web01")["recoveries_in_window"] == 3
