@@ -31,11 +31,13 @@
 #include "clock.h"
 #include "log.h"
 #include "recovery.h"
+#include "state.h"
 #include "supervisor.h"
 
 struct recovery {
 	TAILQ_ENTRY(recovery) entry;
 	struct sup_domain *d;
+	char *name;             /* d->conf dies with a reload that drops d */
 	bool started;
 	double t0, t_destroyed;
 	char *config_json;
@@ -48,7 +50,7 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Stops the process at a named step when YAOKI_FAILPOINT lists it. */
 static void
-failpoint(const char *step, const struct sup_domain *d)
+failpoint(const char *step, const char *name)
 {
 	const char *list = getenv("YAOKI_FAILPOINT"), *p;
 	size_t n = strlen(step);
@@ -58,7 +60,7 @@ failpoint(const char *step, const struct sup_domain *d)
 	for (p = list; (p = strstr(p, step)) != NULL; p += n) {
 		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) {
 			log_warnx("%s: failpoint %s: stopping (SIGSTOP)",
-			    d->conf->name, step);
+			    name, step);
 			raise(SIGSTOP);
 			return;
 		}
@@ -122,6 +124,24 @@ recovery_dequeue(struct sup_domain *d)
 	sup_domain_unref(d);
 }
 
+/*
+ * A domain dropped by a reload keeps its state file: clear the intent
+ * there, or a later reload that adds it again would resume a recovery
+ * that has ended.
+ */
+static void
+forget_intent(struct recovery *r)
+{
+	struct yk_persist p;
+	const char *dir = r->d->sup->cfg->state_dir;
+
+	if (state_load(dir, r->name, &p) == 1 && p.intent) {
+		p.intent = false;
+		p.intent_domid = -1;
+		state_save(dir, r->name, &p);
+	}
+}
+
 static void
 finish(struct recovery *r, bool ok, const char *why)
 {
@@ -157,6 +177,7 @@ finish(struct recovery *r, bool ok, const char *why)
 		}
 	}
 	free(r->config_json);
+	free(r->name);
 	if (r->grace != NULL)
 		event_free(r->grace);
 	free(r);
@@ -188,6 +209,14 @@ created_cb(void *arg, int err, int domid, const char *errmsg)
 	struct sup_domain *d = r->d;
 
 	if (d->removed) {
+		if (err == 0 && domid >= 0) {
+			log_notice("%s: re-created as domain %d; no longer "
+			    "supervised", r->name, domid);
+			forget_intent(r);
+		} else
+			log_errx("%s: creating it again failed: %s; it is no "
+			    "longer supervised", r->name,
+			    errmsg != NULL ? errmsg : "create failed");
 		finish(r, err == 0, errmsg);
 		return;
 	}
@@ -195,7 +224,7 @@ created_cb(void *arg, int err, int domid, const char *errmsg)
 		finish(r, false, errmsg != NULL ? errmsg : "create failed");
 		return;
 	}
-	failpoint("created", d);
+	failpoint("created", r->name);
 	d->domid = domid;
 	d->created_domid = domid;
 	d->shutdown_seen = false;
@@ -212,8 +241,8 @@ create_step(struct recovery *r)
 	struct sup_domain *d = r->d;
 
 	r->t_destroyed = yk_now_s();
-	failpoint("create", d);
-	log_notice("%s: creating the domain again", d->conf->name);
+	failpoint("create", r->name);
+	log_notice("%s: creating the domain again", r->name);
 	d->sup->hv->ops->create(d->sup->hv, r->config_json, created_cb, r);
 }
 
@@ -224,7 +253,11 @@ destroyed_cb(void *arg, int err, const char *errmsg)
 	struct sup_domain *d = r->d;
 
 	if (d->removed) {
-		finish(r, false, "no longer configured");
+		/* Dropped by a reload, but destroyed by yaokid: still owed. */
+		log_notice("%s: no longer configured, but destroyed by yaokid: "
+		    "creating it again", r->name);
+		d->domid = -1;
+		create_step(r);
 		return;
 	}
 	if (err != 0)
@@ -277,6 +310,8 @@ start(struct recovery *r)
 
 	r->started = true;
 	r->t0 = r->t_destroyed = yk_now_s();
+	if ((r->name = strdup(d->conf->name)) == NULL)
+		fatalx("out of memory");
 	s->recoveries_running++;
 	if (d->conf->domain_config != NULL)
 		r->config_json = read_domain_config(d->conf->domain_config, why,
@@ -294,7 +329,7 @@ start(struct recovery *r)
 	d->intent_domid = d->domid;
 	d->intent_wall_ms = wall_now_ms();
 	sup_domain_save(d);
-	failpoint("intent", d);
+	failpoint("intent", r->name);
 	grace_ms = s->hv->ops->crash_grace_ms;
 	if (grace_ms > 0 && !d->sm.created_by_us && d->shutdown_seen) {
 		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
@@ -326,6 +361,8 @@ resolved_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	size_t i;
 
 	if (d->removed) {
+		/* Nothing was destroyed yet: nothing is owed. */
+		forget_intent(r);
 		finish(r, false, "no longer configured");
 		return;
 	}

@@ -261,3 +261,29 @@ def test_intent_of_failed_creates_waits_out_the_backoff(sim_factory, yaokid_fact
     assert t[1] - t[0] >= 1.4 and t[2] - t[1] >= 2.9, t
     assert rec(y, "web01")["intent"] is None
     assert y.dom("web01")["recoveries_in_window"] == 3
+
+
+def test_intent_of_a_domain_dropped_by_reload_is_cleared(sim_factory, yaokid_factory):
+    """A domain dropped by a reload in the middle of its recovery is still
+    created again, its intent record is cleared, and adding it back later
+    adopts it (no second recovery)."""
+    sim = sim_factory(["web01", "web02"])
+    y = yaokid_factory(sim, {"web01": {}, "web02": {}}, defaults=FAST).start()
+    y.wait_state("web02", "healthy")
+    old = sim.domid("web02")
+    sim.ctl("delay", "web02", "destroy", "1.5")
+    assert y.ctl("recover", "web02").returncode == 0
+    wait_for(lambda: "web02: destroying domain" in y.log(), 10, what="destroy begun")
+    y.write_conf({"web01": {}}, defaults=FAST)
+    assert y.ctl("reload").returncode == 0
+    wait_for(lambda: sim.domid("web02") not in (None, old), 15, what="created again")
+    new = sim.domid("web02")
+    wait_for(lambda: rec(y, "web02")["intent"] is None, 10, what="intent cleared")
+    cut = len(y.log())
+    y.write_conf({"web01": {}, "web02": {}}, defaults=FAST)
+    assert y.ctl("reload").returncode == 0
+    d = y.wait_state("web02", "healthy")
+    assert d["domid"] == new
+    time.sleep(1.0)
+    assert sim.domid("web02") == new
+    assert "web02: destroying domain" not in y.log()[cut:]
