@@ -330,13 +330,29 @@ count_failing(const struct sup *s, unsigned *probed)
 
 	*probed = 0;
 	TAILQ_FOREACH(d, &s->domains, entry) {
-		if (!yk_sm_probing(&d->sm))
+		/*
+		 * Report-only domains (on_failure none) may fail for good; they
+		 * must not hold everybody else's recoveries for ever.
+		 */
+		if (!yk_sm_probing(&d->sm) ||
+		    d->params.on_failure == YK_ONFAIL_NONE)
 			continue;
 		(*probed)++;
 		if (d->sm.consecutive_failures > 0)
 			failing++;
 	}
 	return failing;
+}
+
+/* Whether the state machine will count a failed probe of d now. */
+static bool
+failure_counts(const struct sup_domain *d, int64_t now)
+{
+	if (d->params.on_failure == YK_ONFAIL_NONE)
+		return false;
+	if (d->sm.state == YK_STARTING)
+		return d->sm.start_seen_ok || now >= d->sm.start_until;
+	return yk_sm_probing(&d->sm);
 }
 
 /* Recomputes the mass-failure hold; `extra` counts a failure not yet stepped. */
@@ -396,7 +412,8 @@ probe_done_cb(void *arg, const struct probe_result *res)
 	record_probe(d, res);
 	if (!res->ok)
 		log_debug("%s: probe failed: %s", d->conf->name, res->detail);
-	update_hold(d->sup, (!res->ok && d->sm.consecutive_failures == 0) ? 1 : 0);
+	update_hold(d->sup, (!res->ok && d->sm.consecutive_failures == 0 &&
+	    failure_counts(d, now)) ? 1 : 0);
 	sup_domain_step(d, &ev);
 	update_hold(d->sup, 0);
 	if (d->probing && d->probe == NULL && !evtimer_pending(d->probe_timer, NULL))

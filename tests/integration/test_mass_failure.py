@@ -176,3 +176,24 @@ def test_paused_domains_do_not_count(sim_factory, yaokid_factory, tmp_path):
     assert re.search(r"3 of 4 probed domains failing", y.log())
     time.sleep(1.5)
     assert destroys(y) == 0
+
+
+def test_report_only_domains_do_not_make_a_mass_failure(sim_factory, yaokid_factory):
+    """Three on_failure=none domains failing for good plus one real failure:
+    counted, they would hold the real one's recovery for ever (4 of 4)."""
+    names = ["web01", "web02", "web03", "web04"]
+    sim = sim_factory(names)
+    none = {"on_failure": '"none"'}
+    y = yaokid_factory(sim, {"web01": none, "web02": none, "web03": none, "web04": {}},
+                       glob={"mass_failure_min": "3", "mass_failure_fraction": "0.5"},
+                       defaults={"failures": "3"}).start()
+    for n in names:
+        y.wait_state(n, "healthy")
+    old = sim.domid("web04")
+    guests(sim, names, "refuse")
+    wait_for(lambda: sim.domid("web04") not in (None, old), 20, what="web04 recreated")
+    assert y.status()["hold"] is False
+    assert "mass failure" not in y.log()
+    for n in ("web01", "web02", "web03"):
+        assert y.state(n) == "failing"
+        assert f"{n}: destroying domain" not in y.log()
