@@ -4,9 +4,11 @@
  *
  * Owns one curl multi handle, one libevent timer (armed only through the
  * multi timer callback), one libevent event per socket curl is watching,
- * and a free list of configured easy handles so a probe every second for
- * thousands of domains costs no handle setup. It judges one response
- * (status, first 64 KiB of body) and reports one verdict per start.
+ * a free list of configured easy handles so a probe every second for
+ * thousands of domains costs no handle setup, and (when its engine is the
+ * first to initialise libcurl) the size-class cache curl allocates from. It
+ * judges one response (status, first 64 KiB of body) and reports one
+ * verdict per start.
  *
  * It must never block, never call `done` from inside probe_start (every
  * verdict comes from the loop), never follow a redirect, never use a proxy
