@@ -45,6 +45,7 @@
 #include "probe.h"
 
 #define PROBE_BODY_MAX		(64 * 1024)
+#define PROBE_HEADERS_MAX	(64 * 1024)	/* all header lines together */
 /*
  * curl's receive buffer, allocated for every transfer: its 16 KiB default is
  * a large malloc per probe (and 16 KiB held by each hung guest). Health
@@ -74,6 +75,8 @@ struct probe {
 	bool			 body_found;
 	bool			 body_capped;	/* we stopped the transfer at the limit */
 	size_t			 body_len;
+	bool			 headers_capped; /* the guest sent too many header bytes */
+	size_t			 headers_len;
 	char			*needle;
 	uint32_t		*fail;		/* KMP failure function of needle */
 	size_t			 nlen;
@@ -116,6 +119,7 @@ static int	 probe_sock_watch(struct probe_sock *, curl_socket_t, int);
 static curl_socket_t probe_open_socket(void *, curlsocktype,
 		    struct curl_sockaddr *);
 static size_t	 probe_body_cb(char *, size_t, size_t, void *);
+static size_t	 probe_header_cb(char *, size_t, size_t, void *);
 static void	 probe_body_scan(struct probe *, const char *, size_t);
 static int	 probe_needle_set(struct probe *, const char *);
 static struct probe *probe_get(struct probe_engine *);
@@ -553,6 +557,8 @@ probe_start(struct probe_engine *pe, const struct probe_spec *spec,
 	p->arg = arg;
 	p->body_len = 0;
 	p->body_capped = false;
+	p->headers_len = 0;
+	p->headers_capped = false;
 	p->match = 0;
 	p->errbuf[0] = '\0';
 	p->start = yk_now_s();
@@ -663,6 +669,8 @@ probe_easy_common(struct probe *p)
 	ok = ok && SETOPT(e, CURLOPT_OPENSOCKETDATA, p);
 	ok = ok && SETOPT(e, CURLOPT_WRITEFUNCTION, probe_body_cb);
 	ok = ok && SETOPT(e, CURLOPT_WRITEDATA, p);
+	ok = ok && SETOPT(e, CURLOPT_HEADERFUNCTION, probe_header_cb);
+	ok = ok && SETOPT(e, CURLOPT_HEADERDATA, p);
 	p->custom_ca = false;
 	return ok ? 0 : -1;
 }
@@ -828,6 +836,25 @@ probe_body_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/*
+ * Header lines are only counted: a guest that sends more than 64 KiB of
+ * them is not a working web server, and is stopped there.
+ */
+static size_t
+probe_header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct probe *p = arg;
+	size_t len = size * nmemb;
+
+	(void)data;
+	p->headers_len += len;
+	if (p->headers_len > PROBE_HEADERS_MAX) {
+		p->headers_capped = true;
+		return 0;
+	}
+	return len;
+}
+
 /* ---- verdicts ----------------------------------------------------------- */
 
 static void
@@ -842,6 +869,12 @@ probe_verdict(struct probe *p, CURLcode rc, struct probe_result *res)
 	if (curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code) ==
 	    CURLE_OK)
 		res->http_status = code;
+	if (rc == CURLE_WRITE_ERROR && p->headers_capped) {
+		res->err = PROBE_ERR_PROTOCOL;
+		probe_detail(res, "not a valid HTTP response: headers larger "
+		    "than 64 KiB");
+		return;
+	}
 	if (rc == CURLE_WRITE_ERROR && p->body_capped)
 		rc = CURLE_OK;
 	if (rc != CURLE_OK) {
@@ -886,9 +919,23 @@ probe_verdict_curl(struct probe *p, CURLcode rc, struct probe_result *res)
 		res->err = PROBE_ERR_CONNECT;
 		probe_detail(res, "cannot resolve host: %s", why);
 		break;
+	case CURLE_OUT_OF_MEMORY:
+		if (res->http_status == 0)
+			goto other;
+		/* curl refuses one header line longer than its buffer */
+		res->err = PROBE_ERR_PROTOCOL;
+		probe_detail(res, "not a valid HTTP response: header line too large");
+		break;
+	case CURLE_RECV_ERROR:
+		if (res->http_status != 0 && oserr == 0) {
+			/* the status line came; what followed was not HTTP */
+			res->err = PROBE_ERR_PROTOCOL;
+			probe_detail(res, "not a valid HTTP response: %s", why);
+			break;
+		}
+		/* FALLTHROUGH */
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
 		res->err = PROBE_ERR_CONNECT;
 		if (probe_errno_text(oserr) != NULL)
 			probe_detail(res, "%s", probe_errno_text(oserr));
@@ -944,6 +991,7 @@ probe_verdict_curl(struct probe *p, CURLcode rc, struct probe_result *res)
 		probe_detail(res, "invalid URL: %s", why);
 		break;
 	default:
+	other:
 		res->err = PROBE_ERR_OTHER;
 		probe_detail(res, "%s", why);
 		break;

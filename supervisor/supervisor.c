@@ -30,6 +30,7 @@ static const double probe_buckets[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
 
 static void sync_schedules(struct sup_domain *d, enum yk_state before);
+static void tally(struct sup_domain *d);
 static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void sm_timer_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -284,6 +285,7 @@ sync_schedules(struct sup_domain *d, enum yk_state before)
 {
 	int64_t now = yk_now_ms();
 
+	tally(d);
 	if (yk_sm_probing(&d->sm) && !d->removed) {
 		if (!d->probing) {
 			int64_t delay = (int64_t)d->conf->interval_ms;
@@ -322,26 +324,23 @@ sm_timer_cb(evutil_socket_t fd, short what, void *arg)
 	step_kind(d, YK_EV_TIMER);
 }
 
-static unsigned
-count_failing(const struct sup *s, unsigned *probed)
+/*
+ * Keeps d's share of the mass-failure counts up to date; called whenever its
+ * state may have changed. Report-only domains (on_failure none) may fail for
+ * good; they must not hold everybody else's recoveries for ever.
+ */
+static void
+tally(struct sup_domain *d)
 {
-	const struct sup_domain *d;
-	unsigned failing = 0;
+	struct sup *s = d->sup;
+	bool probed = !d->removed && yk_sm_probing(&d->sm) &&
+	    d->params.on_failure != YK_ONFAIL_NONE;
+	bool failing = probed && d->sm.consecutive_failures > 0;
 
-	*probed = 0;
-	TAILQ_FOREACH(d, &s->domains, entry) {
-		/*
-		 * Report-only domains (on_failure none) may fail for good; they
-		 * must not hold everybody else's recoveries for ever.
-		 */
-		if (!yk_sm_probing(&d->sm) ||
-		    d->params.on_failure == YK_ONFAIL_NONE)
-			continue;
-		(*probed)++;
-		if (d->sm.consecutive_failures > 0)
-			failing++;
-	}
-	return failing;
+	s->n_probed += (unsigned)probed - (unsigned)d->counted_probed;
+	s->n_failing += (unsigned)failing - (unsigned)d->counted_failing;
+	d->counted_probed = probed;
+	d->counted_failing = failing;
 }
 
 /* Whether the state machine will count a failed probe of d now. */
@@ -359,7 +358,7 @@ failure_counts(const struct sup_domain *d, int64_t now)
 static void
 update_hold(struct sup *s, unsigned extra)
 {
-	unsigned probed, failing = count_failing(s, &probed) + extra;
+	unsigned probed = s->n_probed, failing = s->n_failing + extra;
 	bool hold = probed > 0 && failing >= s->cfg->mass_failure_min &&
 	    (double)failing >= s->cfg->mass_failure_fraction * (double)probed;
 	char reason[200];
@@ -835,6 +834,7 @@ domain_remove(struct sup *s, struct sup_domain *d)
 {
 	TAILQ_REMOVE(&s->domains, d, entry);
 	d->removed = true;
+	tally(d);
 	recovery_dequeue(d);
 	evtimer_del(d->sm_timer);
 	evtimer_del(d->probe_timer);
@@ -869,6 +869,7 @@ sup_apply_config(struct sup *s, struct yk_config *cfg)
 		changed = !yk_domain_conf_equal(d->conf, nc);
 		d->conf = nc;
 		yk_sm_params_from_conf(&d->params, nc);
+		tally(d);
 		if (changed) {
 			log_notice("%s: configuration changed", nc->name);
 			/* A new interval or URL takes effect with the next probe. */

@@ -64,6 +64,9 @@ struct sup_domain {
 	uint64_t probes_ok, probes_fail;
 	uint64_t recoveries_ok, recoveries_failed;
 
+	/* its share of the mass-failure counts (struct sup n_probed/n_failing) */
+	bool counted_probed, counted_failing;
+
 	int refs;                        /* async operations holding it */
 	bool removed;                    /* dropped by a reload; freed at refs 0 */
 };
@@ -79,6 +82,7 @@ struct sup {
 	bool list_pending;
 	bool listed_once;
 	bool hold;
+	unsigned n_probed, n_failing;    /* kept by tally(): no walk per probe */
 	char host[256];
 	unsigned recoveries_running;
 	TAILQ_HEAD(, recovery) queue;

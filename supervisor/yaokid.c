@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -355,7 +354,6 @@ teardown(void)
 		event_free(yk.watchdog_timer);
 	yk_config_free(yk.cfg);
 	event_base_free(yk.base);
-	curl_global_cleanup();
 }
 
 int
@@ -403,8 +401,6 @@ main(int argc, char *argv[])
 	}
 	if (state_dir_prepare(yk.cfg->state_dir, err, sizeof(err)) == -1)
 		cannot_start(err);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		cannot_start("cannot initialise libcurl");
 	yk.base = event_base_new();
 	if (yk.base == NULL)
 		cannot_start("cannot create the event loop");
