@@ -128,9 +128,9 @@ static const struct key_spec keys[K_COUNT] = {
 				    0, 0, on_failure_words },
 	[K_ON_CRASH] =		{ "on_crash", KIND_WORD, "recreate",
 				    0, 0, on_crash_words },
-	/* At most YK_SM_HIST_MAX (1024): the state machine's history. */
+	/* At most YK_SM_HIST_MAX (128): the state machine's history. */
 	[K_MAX_RECOVERIES] =	{ "max_recoveries", KIND_COUNT, "3",
-				    1, 1000, NULL },
+				    1, 100, NULL },
 	[K_RECOVERY_WINDOW] =	{ "recovery_window", KIND_DURATION, "1h",
 				    MS_S, 30 * MS_D, NULL },
 	[K_BACKOFF] =		{ "backoff", KIND_DURATION, "10s",

@@ -56,7 +56,11 @@ struct yk_sm_params {
 };
 void yk_sm_params_from_conf(struct yk_sm_params *p, const struct yk_domain_conf *c);
 
-#define YK_SM_HIST_MAX 1024  /* >= the largest max_recoveries the config allows */
+/*
+ * >= the largest max_recoveries the configuration allows (100), with room
+ * for operator `recover`s; kept small: every domain carries it.
+ */
+#define YK_SM_HIST_MAX 128
 
 struct yk_sm {
 	enum yk_state state;

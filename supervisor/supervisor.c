@@ -481,18 +481,50 @@ sup_capture(struct sup_domain *d)
 	d->sup->hv->ops->capture(d->sup->hv, d->domid, capture_done, d);
 }
 
-/*
- * "web01--incoming" or "web01--migratedaway": the names xl gives a domain
- * while it is migrated (whatever the backend's own flag says).
- */
-static bool
-migrating_name_of(const char *dname, const char *name)
-{
-	size_t n = strlen(name);
+/* The list's live (non-dying) entries, sorted by name for lookups. */
+struct dom_index {
+	const struct hv_dominfo **v;
+	size_t n;
+};
 
-	return strncmp(dname, name, n) == 0 &&
-	    (strcmp(dname + n, "--incoming") == 0 ||
-	    strcmp(dname + n, "--migratedaway") == 0);
+static int
+info_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct hv_dominfo *const *)a)->name,
+	    (*(const struct hv_dominfo *const *)b)->name);
+}
+
+static int
+index_build(struct dom_index *ix, const struct hv_dominfo *doms, size_t n)
+{
+	size_t i;
+
+	ix->n = 0;
+	ix->v = calloc(n ? n : 1, sizeof(*ix->v));
+	if (ix->v == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (doms[i].state != HV_DYING)
+			ix->v[ix->n++] = &doms[i];
+	qsort(ix->v, ix->n, sizeof(*ix->v), info_cmp);
+	return 0;
+}
+
+/* Position of the first entry named name (or where it would be). */
+static size_t
+index_first(const struct dom_index *ix, const char *name)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix->v[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /*
@@ -501,21 +533,25 @@ migrating_name_of(const char *dname, const char *name)
  * recovered). A dying domain no longer holds its name.
  */
 static const struct hv_dominfo *
-find_info(const struct hv_dominfo *doms, size_t n, const char *name,
-    bool *migrating)
+find_info(const struct dom_index *ix, const char *name, bool *migrating)
 {
+	static const char *const suffixes[] = { "--incoming", "--migratedaway" };
 	const struct hv_dominfo *moving = NULL;
-	size_t i;
+	char other[sizeof(((struct hv_dominfo *)0)->name) + 16];
+	size_t i, k;
 
 	*migrating = false;
-	for (i = 0; i < n; i++) {
-		if (doms[i].state == HV_DYING)
-			continue;
-		if (strcmp(doms[i].name, name) == 0 && !doms[i].migrating)
-			return &doms[i];
-		if (strcmp(doms[i].name, name) == 0 ||
-		    migrating_name_of(doms[i].name, name))
-			moving = &doms[i];
+	for (i = index_first(ix, name);
+	    i < ix->n && strcmp(ix->v[i]->name, name) == 0; i++) {
+		if (!ix->v[i]->migrating)
+			return ix->v[i];
+		moving = ix->v[i];
+	}
+	for (k = 0; moving == NULL && k < 2; k++) {
+		snprintf(other, sizeof(other), "%s%s", name, suffixes[k]);
+		i = index_first(ix, other);
+		if (i < ix->n && strcmp(ix->v[i]->name, other) == 0)
+			moving = ix->v[i];
 	}
 	*migrating = moving != NULL;
 	return moving;
@@ -678,9 +714,15 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	struct sup *s = arg;
 	struct sup_domain *d, *next;
 
+	struct dom_index ix;
+
 	s->list_pending = false;
 	if (err != 0) {
 		log_debug("hypervisor list failed; retrying");
+		return;
+	}
+	if (index_build(&ix, doms, n) == -1) {
+		log_warnx("out of memory reading the hypervisor's list");
 		return;
 	}
 	for (d = TAILQ_FIRST(&s->domains); d != NULL; d = next) {
@@ -688,9 +730,10 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		bool migrating;
 
 		next = TAILQ_NEXT(d, entry);
-		info = find_info(doms, n, d->conf->name, &migrating);
+		info = find_info(&ix, d->conf->name, &migrating);
 		reconcile_domain(d, info, migrating);
 	}
+	free(ix.v);
 	s->listed_once = true;
 }
 

@@ -499,7 +499,7 @@ test_every_key(void **state)
 	    "  expect_body = \"all good\"\n"
 	    "  on_failure = \"reboot\"\n"
 	    "  on_crash = \"none\"\n"
-	    "  max_recoveries = 1000\n"
+	    "  max_recoveries = 100\n"
 	    "  recovery_window = 720h\n"
 	    "  backoff = 0\n"
 	    "  backoff_max = 0\n"
@@ -535,7 +535,7 @@ test_every_key(void **state)
 	assert_string_equal(d->expect_body, "all good");
 	assert_int_equal(d->on_failure, YK_ONFAIL_REBOOT);
 	assert_int_equal(d->on_crash, YK_ONCRASH_NONE);
-	assert_int_equal(d->max_recoveries, 1000);
+	assert_int_equal(d->max_recoveries, 100);
 	assert_int_equal(d->recovery_window_ms, 2592000000ULL);
 	assert_int_equal(d->backoff_ms, 0);
 	assert_int_equal(d->backoff_max_ms, 0);
@@ -709,8 +709,8 @@ test_error_ranges(void **state)
 		{ "successes", false, "0", "1", "1000", "1001", "1 to 1000" },
 		{ "start_period", false, NULL, "0", "24h", "1441m",
 		    "0s to 24h" },
-		{ "max_recoveries", false, "0", "1", "1000", "1025",
-		    "1 to 1000" },
+		{ "max_recoveries", false, "0", "1", "100", "101",
+		    "1 to 100" },
 		{ "recovery_window", false, "999ms", "1s", "720h", "721h",
 		    "1s to 720h" },
 		/* backoff 24h: see test_error_backoff_max */
