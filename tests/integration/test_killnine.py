@@ -26,7 +26,7 @@ NAMES = ["web01", "web02", "web03", "web04"]
 # trials never make a domain unrecoverable (that has its own tests).
 DEFAULTS = {"interval": "200ms", "timeout": "150ms", "failures": "2",
             "start_period": "1s", "backoff": "100ms", "backoff_max": "400ms",
-            "max_recoveries": "1000", "recovery_window": "1s"}
+            "max_recoveries": "100", "recovery_window": "1s"}
 GLOBAL = {"max_parallel_recoveries": "2", "mass_failure_min": "100"}
 
 
