@@ -646,7 +646,12 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 			int old = d->domid;
 
 			d->domid = -1;
-			if (old != d->expect_gone_domid) {
+			/*
+			 * After a reboot yaokid asked for, the toolstack (an xl
+			 * monitor) destroys and creates the domain: not gone.
+			 * If it never comes back, the reboot deadline acts.
+			 */
+			if (old != d->expect_gone_domid && !d->sm.reboot_pending) {
 				log_notice("%s: domain %d is gone (destroyed outside "
 				    "yaokid)", d->conf->name, old);
 				step_kind(d, YK_EV_DOMAIN_GONE);
@@ -661,8 +666,9 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 
 		d->domid = info->domid;
 		d->shutdown_seen = false;
-		if (old >= 0 && yk_sm_probing(&d->sm))
-			step_kind(d, YK_EV_DOMAIN_GONE);   /* a new incarnation */
+		/* A new incarnation, unless it is the reboot yaokid asked for. */
+		if (old >= 0 && yk_sm_probing(&d->sm) && !d->sm.reboot_pending)
+			step_kind(d, YK_EV_DOMAIN_GONE);
 		if (!migrating &&
 		    (info->state == HV_RUNNING || info->state == HV_PAUSED))
 			sup_capture(d);

@@ -215,3 +215,30 @@ def test_status_json_and_table(sim_factory, yaokid_factory):
     assert table.returncode == 0
     assert re.search(r"web01\s+%d\s+healthy" % sim.domid("web01"), table.stdout)
     assert y.ctl("version", json_out=False).stdout.strip().endswith("0.1.0")
+
+
+def test_on_failure_reboot_tries_a_graceful_reboot_first(sim_factory, yaokid_factory):
+    sim = sim_factory(["web01"])
+    y = yaokid_factory(sim, {"web01": {"on_failure": '"reboot"'}},
+                       defaults={"failures": "3", "start_period": "3s"}).start()
+    y.wait_state("web01", "healthy")
+    old = sim.domid("web01")
+    sim.ctl("guest", "web01", "error")        # a reboot cures it (not sticky)
+    # simhv's "xl monitor" restarts the rebooted domain under a new domid.
+    wait_for(lambda: sim.domid("web01") not in (None, old), 20, what="rebooted")
+    y.wait_state("web01", "healthy")
+    assert f"web01: asking domain {old} for a graceful reboot" in y.log()
+    assert destroys(y, "web01") == 0
+
+
+def test_on_failure_reboot_recreates_when_the_reboot_does_not_help(sim_factory, yaokid_factory):
+    sim = sim_factory(["web01"])
+    y = yaokid_factory(sim, {"web01": {"on_failure": '"reboot"'}},
+                       defaults={"failures": "3", "start_period": "2s",
+                                 "backoff": "200ms"}).start()
+    y.wait_state("web01", "healthy")
+    sim.ctl("guest", "web01", "error", "sticky")
+    wait_for(lambda: destroys(y, "web01") >= 1, 30, what="recreate after the reboot")
+    log = y.log()
+    assert log.index("web01: asking domain") < log.index("web01: destroying domain")
+    assert "not healthy within start period after reboot" in log
