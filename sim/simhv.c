@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "unix_socket.h"
 #include "sim_cmd.h"
 #include "sim_conf.h"
 #include "sim_domain.h"
@@ -199,28 +200,6 @@ serve_main(int argc, char **argv)
 /* ---- ctl ----------------------------------------------------------------- */
 
 static int
-ctl_connect(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
 ctl_send(int fd, const char *cmd, int argc, char **argv)
 {
 	json_object *o, *args;
@@ -292,7 +271,7 @@ ctl_main(int argc, char **argv)
 	if (sock == NULL || optind >= argc)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	if ((fd = ctl_connect(sock)) == -1) {
+	if ((fd = yk_unix_connect(sock)) == -1) {
 		fprintf(stderr, "%s: cannot connect to %s: %s\n", PROGNAME,
 		    sock, strerror(errno));
 		return 2;

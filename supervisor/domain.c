@@ -89,6 +89,19 @@ static const char *const shutdown_names[YK_NSHUTDOWN_REASONS] = {
 
 /* ---- names -------------------------------------------------------------- */
 
+static int
+name_index(const char *const *names, int n, const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 const char *
 yk_state_name(enum yk_state s)
 {
@@ -100,14 +113,7 @@ yk_state_name(enum yk_state s)
 int
 yk_state_from_name(const char *name)
 {
-	int i;
-
-	if (name == NULL)
-		return -1;
-	for (i = 0; i < YK_NSTATES; i++)
-		if (strcmp(name, state_names[i]) == 0)
-			return i;
-	return -1;
+	return name_index(state_names, YK_NSTATES, name);
 }
 
 const char *
@@ -121,14 +127,7 @@ yk_shutdown_reason_name(enum yk_shutdown_reason r)
 int
 yk_shutdown_reason_from_name(const char *name)
 {
-	int i;
-
-	if (name == NULL)
-		return -1;
-	for (i = 0; i < YK_NSHUTDOWN_REASONS; i++)
-		if (strcmp(name, shutdown_names[i]) == 0)
-			return i;
-	return -1;
+	return name_index(shutdown_names, YK_NSHUTDOWN_REASONS, name);
 }
 
 /* ---- parameters --------------------------------------------------------- */

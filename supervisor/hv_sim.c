@@ -26,6 +26,7 @@
 
 #include "hv.h"
 #include "log.h"
+#include "unix_socket.h"
 
 #define SIM_MAX_LINE (4u << 20)
 
@@ -83,31 +84,6 @@ req_deadline_s(enum sim_req_kind kind)
 	case REQ_CREATE: return 300;
 	default: return 30;
 	}
-}
-
-static int
-unix_connect(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
 }
 
 /* ---- completing requests ---------------------------------------------- */
@@ -408,7 +384,7 @@ open_bev(struct hv_sim *sim, bufferevent_data_cb readcb, char *err, size_t errle
 	struct bufferevent *bev;
 	int fd;
 
-	fd = unix_connect(sim->path);
+	fd = yk_unix_connect(sim->path);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot connect to simhv at %s: %s",
 		    sim->path, strerror(errno));

@@ -3,7 +3,8 @@
 # Shared by every program: logging, clocks.
 noinst_LIBRARIES += libykbase.a
 libykbase_a_SOURCES = supervisor/log.c supervisor/log.h \
-	supervisor/clock.c supervisor/clock.h
+	supervisor/clock.c supervisor/clock.h \
+	supervisor/unix_socket.c supervisor/unix_socket.h
 
 # Pure logic, unit-tested: the state machine.
 noinst_LIBRARIES += libyksm.a
