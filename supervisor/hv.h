@@ -73,6 +73,8 @@ struct hv {
 	struct event_base *base;
 	hv_event_fn *on_event;
 	void *event_arg;
+	/* The backend broke for good and stopped the loop (yaokid exits 2). */
+	bool failed;
 };
 
 /*

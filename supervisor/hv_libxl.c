@@ -294,6 +294,7 @@ xl_deliver(struct hv_libxl *xl, struct xl_msg *m)
 		 * supervise blind.
 		 */
 		log_errx("libxl: %s; stopping yaokid", m->errmsg);
+		xl->hv.failed = true;
 		event_base_loopexit(xl->hv.base, NULL);
 		break;
 	}

@@ -360,7 +360,7 @@ int
 main(int argc, char *argv[])
 {
 	struct yk_conf_errors errs = { 0, NULL };
-	int ch, foreground = 0, check_only = 0, verbose = 0;
+	int ch, foreground = 0, check_only = 0, verbose = 0, rc;
 	char err[1024];
 
 	yk.config_path = DEFAULT_CONFIG;
@@ -427,9 +427,11 @@ main(int argc, char *argv[])
 		yk.ready_fd = -1;
 	}
 	event_base_dispatch(yk.base);
-	log_notice("stopped");
+	/* A broken hypervisor backend is a failure: let systemd restart us. */
+	rc = yk.hv->failed ? 2 : 0;
+	log_notice(rc ? "stopped: the hypervisor backend failed" : "stopped");
 	if (yk.pidfile != NULL)
 		unlink(yk.pidfile);
 	teardown();
-	return 0;
+	return rc;
 }
