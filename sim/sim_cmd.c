@@ -40,7 +40,7 @@ static cmd_fn cmd_list, cmd_capture, cmd_create, cmd_destroy, cmd_reboot,
     cmd_fail_create, cmd_delay, cmd_events;
 
 static const struct cmd cmds[] = {
-	{ "list", 0, 0, "list", cmd_list },
+	{ "list", 0, 1, "list [brief]", cmd_list },
 	{ "capture", 1, 1, "capture NAME", cmd_capture },
 	{ "create", 1, 1, "create CONFIG", cmd_create },
 	{ "destroy", 1, 1, "destroy NAME", cmd_destroy },
@@ -131,11 +131,18 @@ reply_result(struct sim_req *req, int rc, const char *err)
 static void
 cmd_list(struct sim_req *req, size_t argc, const char *const *argv)
 {
-	json_object *o = json_object_new_object();
+	json_object *o;
+	bool brief = false;
 
-	(void)argc;
-	(void)argv;
-	json_object_object_add(o, "domains", sim_domains_list_json());
+	if (argc == 1) {
+		if (strcmp(argv[0], "brief") != 0) {
+			sim_req_fail(req, "usage: list [brief]");
+			return;
+		}
+		brief = true;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "domains", sim_domains_list_json(brief));
 	sim_req_ok(req, o);
 }
 

@@ -734,6 +734,8 @@ sim_name_delay(const char *name, bool create, uint64_t ms, char *err,
 
 /* ---- JSON: list, capture, create configurations -------------------------- */
 
+static json_object *domain_brief_json(const struct sim_domain *);
+
 static json_object *
 json_str_or_null(const char *s)
 {
@@ -741,13 +743,17 @@ json_str_or_null(const char *s)
 }
 
 json_object *
-sim_domains_list_json(void)
+sim_domains_list_json(bool brief)
 {
 	json_object *arr = json_object_new_array(), *o;
 	const char *beh;
 	struct sim_domain *d;
 
 	TAILQ_FOREACH(d, &all_domains, all) {
+		if (brief) {
+			json_object_array_add(arr, domain_brief_json(d));
+			continue;
+		}
 		o = json_object_new_object();
 		json_object_object_add(o, "name",
 		    json_object_new_string(d->nm->name));
@@ -778,6 +784,25 @@ sim_domains_list_json(void)
 		json_object_array_add(arr, o);
 	}
 	return arr;
+}
+
+/*
+ * What a toolstack's domain list holds, as [name, domid, uuid, state,
+ * shutdown_reason]: an array is several times cheaper to parse than an
+ * object for a client that lists thousands of domains every second.
+ */
+static json_object *
+domain_brief_json(const struct sim_domain *d)
+{
+	json_object *a = json_object_new_array_ext(5);
+
+	json_object_array_add(a, json_object_new_string(d->nm->name));
+	json_object_array_add(a, json_object_new_int(d->domid));
+	json_object_array_add(a, json_object_new_string(d->uuid));
+	json_object_array_add(a, json_object_new_string(state_names[d->state]));
+	json_object_array_add(a, json_str_or_null(d->state == SIM_SHUTDOWN ?
+	    reason_names[d->reason] : NULL));
+	return a;
 }
 
 char *

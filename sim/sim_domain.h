@@ -58,7 +58,7 @@ struct sim_domain *sim_domain_find(const char *name_or_domid);
 const char *sim_domain_name(const struct sim_domain *d);
 enum sim_state sim_domain_state(const struct sim_domain *d);
 
-struct json_object *sim_domains_list_json(void);
+struct json_object *sim_domains_list_json(bool brief);
 /* The configuration as JSON text (malloc'ed), or NULL with err. */
 char *sim_domain_capture(const struct sim_domain *d, char *err, size_t errlen);
 int sim_dconf_parse(const char *json, struct sim_dconf *c, char *err,

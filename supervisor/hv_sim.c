@@ -140,13 +140,47 @@ obj_int(struct json_object *o, const char *key, int dflt)
 	return json_object_get_int(v);
 }
 
+/* Element i of a brief list entry as a string, or NULL. */
+static const char *
+arr_str(struct json_object *a, size_t i)
+{
+	struct json_object *v = json_object_array_get_idx(a, i);
+
+	return json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+/* One entry of `list brief`: [name, domid, uuid, state, shutdown_reason]. */
+static bool
+parse_brief(struct json_object *d, struct hv_dominfo *out)
+{
+	struct json_object *id;
+	const char *name, *uuid;
+
+	if (!json_object_is_type(d, json_type_array) ||
+	    json_object_array_length(d) < 5)
+		return false;
+	name = arr_str(d, 0);
+	uuid = arr_str(d, 2);
+	id = json_object_array_get_idx(d, 1);
+	if (name == NULL || !json_object_is_type(id, json_type_int))
+		return false;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->uuid, sizeof(out->uuid), "%s", uuid ? uuid : "");
+	out->domid = json_object_get_int(id);
+	out->state = parse_dstate(arr_str(d, 3));
+	out->reason = parse_reason(arr_str(d, 4));
+	out->migrating = false;
+	return true;
+}
+
 static void
 complete_list(struct sim_req *r, struct json_object *reply, const char *err)
 {
 	hv_list_fn *cb = (hv_list_fn *)r->cb;
 	struct json_object *arr;
 	struct hv_dominfo *doms = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, k = 0;
 
 	if (err != NULL || !json_object_object_get_ex(reply, "domains", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
@@ -159,18 +193,13 @@ complete_list(struct sim_req *r, struct json_object *reply, const char *err)
 		cb(r->arg, -1, NULL, 0);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		struct json_object *d = json_object_array_get_idx(arr, i);
-		const char *name = obj_str(d, "name"), *uuid = obj_str(d, "uuid");
-
-		snprintf(doms[i].name, sizeof(doms[i].name), "%s", name ? name : "");
-		snprintf(doms[i].uuid, sizeof(doms[i].uuid), "%s", uuid ? uuid : "");
-		doms[i].domid = obj_int(d, "domid", -1);
-		doms[i].state = parse_dstate(obj_str(d, "state"));
-		doms[i].reason = parse_reason(obj_str(d, "shutdown_reason"));
-		doms[i].migrating = false;
-	}
-	cb(r->arg, 0, doms, n);
+	for (i = 0; i < n; i++)
+		if (parse_brief(json_object_array_get_idx(arr, i), &doms[k]))
+			k++;
+	if (k < n)
+		log_warnx("sim: %zu malformed entries in simhv's domain list",
+		    n - k);
+	cb(r->arg, 0, doms, k);
 	free(doms);
 }
 
@@ -477,7 +506,8 @@ sim_request_domid(struct hv_sim *sim, enum sim_req_kind kind, const char *cmd,
 static void
 sim_list(struct hv *hv, hv_list_fn *cb, void *arg)
 {
-	sim_request((struct hv_sim *)hv, REQ_LIST, "list", NULL, (void *)cb, arg);
+	sim_request((struct hv_sim *)hv, REQ_LIST, "list", "brief", (void *)cb,
+	    arg);
 }
 
 static void

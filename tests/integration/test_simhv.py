@@ -608,6 +608,17 @@ def test_crash_leaves_monitor_domain_shut_down(one):
     assert one.domains() == []
 
 
+def test_list_brief_matches_full_list(one):
+    one.ok("crash", "web01")
+    full = one.dom("web01")
+    brief = one.ok("list", "brief")["domains"]
+    assert brief == [[full["name"], full["domid"], full["uuid"], "shutdown", "crash"]]
+    one.ok("destroy", "web01")
+    assert one.ok("list", "brief")["domains"] == []
+    r = one.cmd("list", "everything")
+    assert r["ok"] is False and "list [brief]" in r["error"]
+
+
 def test_monitor_domain_rebooted_by_simhv_gets_new_domid(one):
     uuid = one.dom("web01")["uuid"]
     one.ok("shutdown", "web01", "reboot")
