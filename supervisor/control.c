@@ -144,6 +144,14 @@ reply_json(struct client *cl, struct json_object *o)
 }
 
 static void
+reply_status(struct client *cl, const struct sup *s, const struct sup_domain *d)
+{
+	if (status_json_write(s, d, bufferevent_get_output(cl->bev)) == -1)
+		log_warnx("control: out of memory writing the status");
+	reply_text(cl, "", 0);
+}
+
+static void
 reply_error(struct client *cl, const char *fmt, ...)
 {
 	struct json_object *o = json_object_new_object();
@@ -299,7 +307,7 @@ dispatch(struct client *cl, char *line, size_t len)
 		if (arg != NULL && (d = sup_find(s, arg)) == NULL)
 			reply_error(cl, "unknown domain: %s", arg);
 		else
-			reply_json(cl, status_json(s, d));
+			reply_status(cl, s, d);
 	} else if (strcmp(line, "metrics") == 0)
 		do_metrics(cl);
 	else if (strcmp(line, "version") == 0)

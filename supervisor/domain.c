@@ -4,8 +4,9 @@
  * waiting in backoff or given up on; the caller carries the actions out.
  *
  * Pure by design: never does I/O, never reads a clock (time comes in as
- * `now`), never allocates and never logs, so the unit tests can drive it with
- * a fake clock. The states are those of the interface ("Domain states");
+ * `now`) and never logs, so the unit tests can drive it with a fake clock.
+ * Its one allocation is the recovery history, grown when a recovery is
+ * recorded (most domains never need one); yk_sm_free gives it back. The states are those of the interface ("Domain states");
  * tests/unit/test_domain.c pins down every transition.
  */
 #include "config.h"
@@ -13,6 +14,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -208,24 +210,48 @@ hist_prune(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
 	unsigned i, n;
 
 	from = window_start(p, now);
-	if (sm->nhist > YK_SM_HIST_MAX)
-		sm->nhist = YK_SM_HIST_MAX;
+	if (sm->nhist > sm->hist_cap)
+		sm->nhist = sm->hist_cap;
 	for (i = n = 0; i < sm->nhist; i++)
 		if (sm->hist[i] >= from)
 			sm->hist[n++] = sm->hist[i];
 	sm->nhist = n;
 }
 
-/* A full history forgets its oldest entry (only `recover` can fill it). */
+/*
+ * A full history forgets its oldest entry (only `recover` can fill it; so
+ * does running out of memory while growing it, which only shortens the
+ * window's memory).
+ */
 static void
 hist_append(struct yk_sm *sm, int64_t now)
 {
-	if (sm->nhist >= YK_SM_HIST_MAX) {
+	if (sm->nhist >= sm->hist_cap &&
+	    !yk_sm_hist_reserve(sm, sm->hist_cap < 4 ? 4 : sm->hist_cap * 2) &&
+	    sm->hist_cap == 0)
+		return;
+	if (sm->nhist >= sm->hist_cap) {
 		memmove(&sm->hist[0], &sm->hist[1],
-		    (YK_SM_HIST_MAX - 1) * sizeof(sm->hist[0]));
-		sm->nhist = YK_SM_HIST_MAX - 1;
+		    (sm->hist_cap - 1) * sizeof(sm->hist[0]));
+		sm->nhist = sm->hist_cap - 1;
 	}
 	sm->hist[sm->nhist++] = now;
+}
+
+bool
+yk_sm_hist_reserve(struct yk_sm *sm, unsigned n)
+{
+	int64_t *h;
+
+	if (n > YK_SM_HIST_MAX)
+		n = YK_SM_HIST_MAX;
+	if (n <= sm->hist_cap)
+		return true;
+	if ((h = realloc(sm->hist, n * sizeof(*h))) == NULL)
+		return false;
+	sm->hist = h;
+	sm->hist_cap = n;
+	return true;
 }
 
 static bool
@@ -243,7 +269,7 @@ yk_sm_recoveries_in_window(const struct yk_sm *sm,
 	unsigned i, n, max;
 
 	from = window_start(p, now);
-	max = sm->nhist > YK_SM_HIST_MAX ? YK_SM_HIST_MAX : sm->nhist;
+	max = sm->nhist > sm->hist_cap ? sm->hist_cap : sm->nhist;
 	for (i = n = 0; i < max; i++)
 		if (sm->hist[i] >= from)
 			n++;
@@ -645,6 +671,13 @@ yk_sm_init(struct yk_sm *sm)
 {
 	memset(sm, 0, sizeof(*sm));
 	sm->state = YK_ABSENT;
+}
+
+void
+yk_sm_free(struct yk_sm *sm)
+{
+	free(sm->hist);
+	yk_sm_init(sm);
 }
 
 bool

@@ -58,7 +58,8 @@ void yk_sm_params_from_conf(struct yk_sm_params *p, const struct yk_domain_conf 
 
 /*
  * >= the largest max_recoveries the configuration allows (100), with room
- * for operator `recover`s; kept small: every domain carries it.
+ * for operator `recover`s. The history grows on demand: a domain that never
+ * needed a recovery carries none of it.
  */
 #define YK_SM_HIST_MAX 128
 
@@ -75,7 +76,8 @@ struct yk_sm {
 	bool created_by_us;         /* yaokid created the current incarnation (persisted) */
 	bool reboot_pending;        /* on_failure=reboot: waiting for health after a reboot */
 	unsigned nhist;             /* recovery start times, oldest first (persisted) */
-	int64_t hist[YK_SM_HIST_MAX];
+	unsigned hist_cap;          /* entries allocated at hist (<= YK_SM_HIST_MAX) */
+	int64_t *hist;              /* owned; freed by yk_sm_free */
 	char reason[200];           /* why it is unrecoverable / absent / recovering */
 };
 
@@ -108,6 +110,9 @@ struct yk_sm_event {
 #define YK_ACT_PERSIST  0x10u  /* persisted fields changed: save them */
 
 void yk_sm_init(struct yk_sm *sm);   /* ABSENT, everything zero */
+void yk_sm_free(struct yk_sm *sm);   /* its history; the machine is ABSENT again */
+/* Room for n history entries (at most YK_SM_HIST_MAX); false if out of memory. */
+bool yk_sm_hist_reserve(struct yk_sm *sm, unsigned n);
 unsigned yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
     const struct yk_sm_event *ev, int64_t now);
 

@@ -27,7 +27,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <json-c/json.h>
 
 #include "clock.h"
 #include "hook.h"
@@ -284,8 +283,6 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 	char clean[201];
 	char *argv[4], *envp[8];
 	int in_pipe[2], out_pipe[2], rc;
-	struct json_object *js;
-	const char *stdin_text;
 	struct hook_run *h;
 	pid_t pid;
 
@@ -342,9 +339,6 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 		run_free(h);
 		return;
 	}
-	js = status_json(s, d);
-	stdin_text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN);
-	bufferevent_write(h->in, stdin_text, strlen(stdin_text));
-	bufferevent_write(h->in, "\n", 1);
-	json_object_put(js);
+	if (status_json_write(s, d, bufferevent_get_output(h->in)) == -1)
+		log_warnx("hook %s: out of memory writing its input", h->label);
 }

@@ -1,13 +1,18 @@
 /*
- * status_json.c - builds the status reply of the control protocol with
+ * status_json.c - writes the status reply of the control protocol with
  * json-c (no hand-made escaping): host, version, hold and one object per
  * domain, exactly the shape interface.md documents.
  */
 #include "config.h"
 
+#include <stdbool.h>
+#include <string.h>
+
+#include <event2/buffer.h>
 #include <json-c/json.h>
 
 #include "clock.h"
+#include "log.h"
 #include "status_json.h"
 #include "supervisor.h"
 
@@ -70,22 +75,46 @@ domain_json(const struct sup_domain *d)
 	return o;
 }
 
-struct json_object *
-status_json(const struct sup *s, const struct sup_domain *only)
+/*
+ * The reply is written one domain at a time: the tree of thousands of
+ * domains (some 600 bytes of json-c objects each), its text and the copy in
+ * the output buffer never exist at once. json-c writes the envelope, with an
+ * empty "domains" array as its last member, and every domain object; only
+ * the array's brackets and commas are joined here.
+ */
+int
+status_json_write(const struct sup *s, const struct sup_domain *only,
+    struct evbuffer *out)
 {
-	struct json_object *o = json_object_new_object(), *arr;
+	struct json_object *o = json_object_new_object(), *dj;
 	const struct sup_domain *d;
+	const char *text;
+	size_t len;
+	bool first = true;
+	int rc = 0;
 
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "host", json_object_new_string(s->host));
 	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "hold", json_object_new_boolean(s->hold));
-	arr = json_object_new_array();
-	if (only != NULL)
-		json_object_array_add(arr, domain_json(only));
-	else
-		TAILQ_FOREACH(d, &s->domains, entry)
-			json_object_array_add(arr, domain_json(d));
-	json_object_object_add(o, "domains", arr);
-	return o;
+	json_object_object_add(o, "domains", json_object_new_array());
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text);
+	/* ..."domains":[]}  ->  ..."domains":[  domain,domain  ]} */
+	if (len < 3 || strcmp(text + len - 3, "[]}") != 0)
+		fatalx("status: unexpected json-c output");
+	rc |= evbuffer_add(out, text, len - 2);
+	json_object_put(o);
+	for (d = only != NULL ? only : TAILQ_FIRST(&s->domains); d != NULL;
+	    d = only != NULL ? NULL : TAILQ_NEXT(d, entry)) {
+		dj = domain_json(d);
+		text = json_object_to_json_string_ext(dj, JSON_C_TO_STRING_PLAIN);
+		if (!first)
+			rc |= evbuffer_add(out, ",", 1);
+		rc |= evbuffer_add(out, text, strlen(text));
+		json_object_put(dj);
+		first = false;
+	}
+	rc |= evbuffer_add(out, "]}\n", 3);
+	return rc == 0 ? 0 : -1;
 }

@@ -5,11 +5,15 @@
 #ifndef YK_STATUS_JSON_H
 #define YK_STATUS_JSON_H
 
-struct json_object;
+struct evbuffer;
 struct sup;
 struct sup_domain;
 
-/* {"ok": true, "host", "version", "hold", "domains": [...]}; only = NULL: all. */
-struct json_object *status_json(const struct sup *s, const struct sup_domain *only);
+/*
+ * Appends {"ok": true, "host", "version", "hold", "domains": [...]} and a
+ * newline to out; only = NULL: every domain. -1 if out could not grow.
+ */
+int status_json_write(const struct sup *s, const struct sup_domain *only,
+    struct evbuffer *out);
 
 #endif

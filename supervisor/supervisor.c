@@ -70,17 +70,22 @@ static void
 domain_from_persist(struct sup_domain *d, const struct yk_persist *p)
 {
 	int64_t off = wall_ms() - yk_now_ms();
-	unsigned i;
+	unsigned i, skip;
 
 	d->sm.maintenance = p->maintenance;
 	d->sm.created_by_us = p->created_by_us;
 	d->created_domid = p->created_domid;
 	d->sm.streak = p->streak;
-	d->sm.nhist = p->nhist;
+	/* Out of memory, only the newest entries that fit are kept. */
+	(void)yk_sm_hist_reserve(&d->sm, p->nhist);
+	skip = p->nhist > d->sm.hist_cap ? p->nhist - d->sm.hist_cap : 0;
+	d->sm.nhist = p->nhist - skip;
 	/* A history "in the future" (the clock was set back) counts as now. */
-	for (i = 0; i < p->nhist; i++)
-		d->sm.hist[i] = p->hist_wall_ms[i] - off < yk_now_ms() ?
-		    p->hist_wall_ms[i] - off : yk_now_ms();
+	for (i = 0; i < d->sm.nhist; i++) {
+		int64_t t = p->hist_wall_ms[skip + i] - off;
+
+		d->sm.hist[i] = t < yk_now_ms() ? t : yk_now_ms();
+	}
 	snprintf(d->sm.reason, sizeof(d->sm.reason), "%s", p->reason);
 	if (p->unrecoverable)
 		d->sm.state = YK_UNRECOVERABLE;
@@ -133,6 +138,7 @@ domain_free(struct sup_domain *d)
 		probe_cancel(d->probe);
 	event_free(d->probe_timer);
 	event_free(d->sm_timer);
+	yk_sm_free(&d->sm);
 	free(d->captured);
 	free(d);
 }

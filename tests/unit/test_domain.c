@@ -49,6 +49,14 @@ setup(void **state)
 	return 0;
 }
 
+static int
+teardown(void **state)
+{
+	(void)state;
+	yk_sm_free(&sm);
+	return 0;
+}
+
 /* ---- event helpers ------------------------------------------------------ */
 
 static unsigned
@@ -1497,8 +1505,36 @@ test_cmd_recover_fills_history(void **state)
 		assert_act(done(true), YK_ACT_PERSIST);
 	}
 	assert_int_equal(sm.nhist, YK_SM_HIST_MAX);
+	assert_int_equal(sm.hist_cap, YK_SM_HIST_MAX);
 	assert_true(sm.hist[YK_SM_HIST_MAX - 1] == now);	/* newest last */
 	assert_true(sm.hist[0] == now - (YK_SM_HIST_MAX - 1) * SEC);
+}
+
+/* No recovery, no history memory; it grows with the recoveries recorded. */
+static void
+test_history_grows_on_demand(void **state)
+{
+	int i;
+
+	(void)state;
+	assert_int_equal(sm.hist_cap, 0);
+	assert_null(sm.hist);
+	for (i = 0; i < 5; i++) {
+		now += SEC;
+		assert_act(ev(YK_EV_CMD_RECOVER),
+		    YK_ACT_RECOVER | YK_ACT_PERSIST);
+		assert_act(done(true), YK_ACT_PERSIST);
+		assert_int_equal(sm.hist_cap, i < 4 ? 4 : 8);
+	}
+	assert_int_equal(sm.nhist, 5);
+	assert_true(sm.hist[0] == now - 4 * SEC);
+	assert_true(sm.hist[4] == now);
+	assert_true(yk_sm_hist_reserve(&sm, 1000));
+	assert_int_equal(sm.hist_cap, YK_SM_HIST_MAX);	/* capped */
+	yk_sm_free(&sm);
+	assert_null(sm.hist);
+	assert_int_equal(sm.nhist, 0);
+	assert_state(YK_ABSENT);
 }
 
 /* ---- events with no effect ---------------------------------------------- */
@@ -1576,7 +1612,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup(f, setup)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_state_names),
 		T(test_shutdown_reason_names),
 		T(test_init_is_absent),
@@ -1652,6 +1688,7 @@ main(void)
 		T(test_cmd_recover_ends_maintenance),
 		T(test_cmd_recover_drops_reboot),
 		T(test_cmd_recover_fills_history),
+		T(test_history_grows_on_demand),
 		T(test_probes_ignored_when_not_probing),
 		T(test_recovery_done_ignored_elsewhere),
 		T(test_timer_without_deadline),
