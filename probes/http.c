@@ -53,7 +53,7 @@
  */
 #define PROBE_RECV_BUF		4096L
 /* Idle easy handles kept for reuse; a burst beyond this is given back. */
-#define PROBE_IDLE_MAX		64
+#define PROBE_IDLE_MAX		16
 #define PROBE_USER_AGENT	"yaoki/" PACKAGE_VERSION
 
 struct probe {
