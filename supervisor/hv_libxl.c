@@ -60,6 +60,15 @@
 #define JOIN_BOUND_S       15      /* close() waits this long for the thread */
 #define POLLFD_INITIAL     16
 #define YAOKI_USERDATA_ID  "yaoki" /* libxl userdata key: "managed by yaoki" */
+/*
+ * A watched domain's name is taken from its watch and re-read from xenstore
+ * every this many lists (staggered by domid): two xenstore reads per domain
+ * per second (stub-domain check, name) would load xenstored, which the whole
+ * toolstack shares, with thousands of requests a second on a large host. A
+ * rename shows within this many seconds; a migrating domain's name is
+ * re-read on every list.
+ */
+#define NAME_REFRESH_LISTS 10
 
 enum xl_kind {
 	XL_LIST, XL_CAPTURE, XL_DESTROY, XL_CREATE, XL_REBOOT,   /* commands */
@@ -101,6 +110,7 @@ struct xl_watch {
 	libxl_evgen_domain_death *evg;
 	bool dead;                  /* DEATH seen: disable after the libxl call */
 	bool seen;                  /* present in the latest domain list */
+	unsigned name_age;          /* lists since name was read from xenstore */
 };
 TAILQ_HEAD(xl_watch_list, xl_watch);
 
@@ -142,6 +152,8 @@ static void xl_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
 static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
+static struct xl_watch *watch_add(struct hv_libxl *xl, uint32_t domid,
+    const char *name);
 
 static const struct hv_ops libxl_ops = {
 	.name = "libxl",
@@ -445,6 +457,48 @@ watch_by_id(struct hv_libxl *xl, uint64_t id)
 	return NULL;
 }
 
+static int
+watch_cmp(const void *a, const void *b)
+{
+	const struct xl_watch *x = *(struct xl_watch *const *)a;
+	const struct xl_watch *y = *(struct xl_watch *const *)b;
+
+	return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+/*
+ * The watches sorted by domid, for one domain list (O(log n) a lookup
+ * instead of a walk of every watch per domain). NULL with *n = 0 if there
+ * are none or memory is short: every lookup then misses.
+ */
+static struct xl_watch **
+watch_index(struct hv_libxl *xl, size_t *n)
+{
+	struct xl_watch **idx, *w;
+	size_t k = 0;
+
+	TAILQ_FOREACH(w, &xl->watches, entry)
+		k++;
+	*n = 0;
+	if (k == 0 || (idx = calloc(k, sizeof(*idx))) == NULL)
+		return NULL;
+	TAILQ_FOREACH(w, &xl->watches, entry)
+		idx[(*n)++] = w;
+	qsort(idx, *n, sizeof(*idx), watch_cmp);
+	return idx;
+}
+
+static struct xl_watch *
+watch_find(struct xl_watch **idx, size_t n, uint32_t domid)
+{
+	struct xl_watch key = { .domid = domid }, *kp = &key, **found;
+
+	if (n == 0)
+		return NULL;
+	found = bsearch(&kp, idx, n, sizeof(*idx), watch_cmp);
+	return found != NULL ? *found : NULL;
+}
+
 /*
  * Makes sure domid has a death watch; keeps its name current (a migrated
  * domain loses its "--incoming" suffix). Returns NULL if libxl refused:
@@ -454,12 +508,22 @@ static struct xl_watch *
 watch_ensure(struct hv_libxl *xl, uint32_t domid, const char *name)
 {
 	struct xl_watch *w = watch_by_domid(xl, domid);
-	int rc;
 
 	if (w != NULL) {
 		snprintf(w->name, sizeof(w->name), "%s", name);
+		w->name_age = 0;
 		return w;
 	}
+	return watch_add(xl, domid, name);
+}
+
+/* A new death watch on domid (which has none); NULL if libxl refused. */
+static struct xl_watch *
+watch_add(struct hv_libxl *xl, uint32_t domid, const char *name)
+{
+	struct xl_watch *w;
+	int rc;
+
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		log_warnx("%s: out of memory for a death watch", name);
@@ -467,6 +531,7 @@ watch_ensure(struct hv_libxl *xl, uint32_t domid, const char *name)
 	}
 	w->domid = domid;
 	w->id = ++xl->next_watch_id;
+	w->name_age = domid % NAME_REFRESH_LISTS;	/* spread the re-reads */
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	rc = libxl_evenable_domain_death(xl->ctx, domid, w->id, &w->evg);
 	if (rc != 0) {
@@ -676,36 +741,73 @@ dstate_from_libxl(const libxl_dominfo *in)
 	return HV_RUNNING;     /* "running" in libxl only means on a CPU now */
 }
 
+static bool
+migrating_name(const char *name)
+{
+	return has_suffix(name, "--incoming") || has_suffix(name, "--migratedaway");
+}
+
 /*
- * Fills out from one libxl_dominfo; false for what yaokid never sees:
- * Dom0, stub domains, domains without a name (vanished since the list).
- * Watches every live domain it reports.
+ * The name of a listed domain: from its watch while that is fresh (a
+ * watched domain already passed the stub-domain check), else from xenstore.
+ * False for what yaokid never sees: Dom0, stub domains, domains without a
+ * name (vanished since the list). *fresh: it was read from xenstore.
+ */
+static bool
+xl_dom_name(struct hv_libxl *xl, uint32_t domid, struct xl_watch *w,
+    char *buf, size_t len, bool *fresh)
+{
+	char *name;
+
+	*fresh = false;
+	if (domid == 0)
+		return false;
+	if (w != NULL && !w->dead && w->name_age < NAME_REFRESH_LISTS &&
+	    !migrating_name(w->name)) {
+		w->name_age++;
+		snprintf(buf, len, "%s", w->name);
+		return true;
+	}
+	if (libxl_is_stubdom(xl->ctx, domid, NULL))
+		return false;
+	if ((name = libxl_domid_to_name(xl->ctx, domid)) == NULL)
+		return false;
+	snprintf(buf, len, "%s", name);
+	free(name);
+	*fresh = true;
+	return true;
+}
+
+/*
+ * Fills out from one libxl_dominfo; false for what yaokid never sees.
+ * Watches every live domain it reports (w: its watch, if it has one).
  */
 static bool
 xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
-    struct hv_dominfo *out)
+    struct xl_watch *w, struct hv_dominfo *out)
 {
 	uint32_t domid = in->domid;
-	struct xl_watch *w;
-	char *name;
+	bool fresh;
 
-	if (domid == 0 || libxl_is_stubdom(xl->ctx, domid, NULL))
+	if (!xl_dom_name(xl, domid, w, out->name, sizeof(out->name), &fresh))
 		return false;
-	name = libxl_domid_to_name(xl->ctx, domid);
-	if (name == NULL)
-		return false;
-	snprintf(out->name, sizeof(out->name), "%s", name);
-	free(name);
 	snprintf(out->uuid, sizeof(out->uuid), LIBXL_UUID_FMT,
 	    LIBXL_UUID_BYTES(in->uuid));
 	out->domid = (int)domid;
 	out->state = dstate_from_libxl(in);
 	out->reason = out->state == HV_SHUTDOWN ?
 	    reason_from_libxl(in->shutdown_reason) : YK_SD_UNKNOWN;
-	out->migrating = has_suffix(out->name, "--incoming") ||
-	    has_suffix(out->name, "--migratedaway");
+	out->migrating = migrating_name(out->name);
 	/* A dying domain no longer holds its name: nothing left to watch. */
-	if (out->state != HV_DYING && (w = watch_ensure(xl, domid, out->name)) != NULL)
+	if (out->state == HV_DYING)
+		return true;
+	if (w == NULL)
+		w = watch_add(xl, domid, out->name);
+	else if (fresh) {
+		snprintf(w->name, sizeof(w->name), "%s", out->name);
+		w->name_age = 0;
+	}
+	if (w != NULL)
 		w->seen = true;
 	return true;
 }
@@ -714,7 +816,8 @@ static void
 xl_do_list(struct hv_libxl *xl, struct xl_msg *m)
 {
 	libxl_dominfo *info;
-	struct xl_watch *w;
+	struct xl_watch *w, **idx;
+	size_t nidx;
 	int n = 0, i;
 
 	info = libxl_list_domain(xl->ctx, &n);
@@ -728,11 +831,14 @@ xl_do_list(struct hv_libxl *xl, struct xl_msg *m)
 		msg_fail(m, "out of memory");
 		return;
 	}
+	idx = watch_index(xl, &nidx);
 	TAILQ_FOREACH(w, &xl->watches, entry)
 		w->seen = false;
 	for (i = 0; i < n; i++)
-		if (xl_fill_dominfo(xl, &info[i], &m->doms[m->ndoms]))
+		if (xl_fill_dominfo(xl, &info[i],
+		    watch_find(idx, nidx, info[i].domid), &m->doms[m->ndoms]))
 			m->ndoms++;
+	free(idx);
 	libxl_dominfo_list_free(info, n);
 	watch_prune_unseen(xl);
 }
