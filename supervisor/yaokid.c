@@ -39,6 +39,7 @@
 #define STOP_GRACE_MS 30000
 #define METRICS_FILE_PERIOD_S 5
 #define METRICS_FILE_FIRST_S 2
+#define HEAP_TRIM_PERIOD_S 30
 
 struct daemon {
 	const char *config_path;
@@ -49,7 +50,7 @@ struct daemon {
 	struct sup *sup;
 	struct control *ctl;
 	struct event *sig_hup, *sig_term, *sig_int;
-	struct event *stop_timer, *metrics_timer, *watchdog_timer;
+	struct event *stop_timer, *metrics_timer, *watchdog_timer, *trim_timer;
 	int64_t stop_deadline;
 	int ready_fd;                 /* pipe to the waiting parent, or -1 */
 };
@@ -209,9 +210,12 @@ keep_string(char **dst, char *const *src, const char *key)
 }
 
 /*
- * libconfuse's parse tree of a large configuration (some 2.7 kB per domain
- * section) is freed as soon as the configuration is built; give those pages
- * back instead of keeping them in the heap for good.
+ * Gives the heap's free pages back to the system. Bursts leave many: the
+ * parse tree of a large configuration (libconfuse, some 2.7 kB per domain
+ * section, freed as soon as the configuration is built), thousands of probes
+ * in flight at once (curl, some 25 kB each) after the loop was held up, a
+ * status reply of thousands of domains. Called after each configuration
+ * load and every HEAP_TRIM_PERIOD_S seconds (a walk of the free chunks).
  */
 static void
 heap_trim(void)
@@ -314,6 +318,13 @@ metrics_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+trim_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	heap_trim();
+}
+
+static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -325,19 +336,23 @@ setup_timers(void)
 {
 	/* The first metrics_file once the hypervisor has been listed. */
 	struct timeval mt = { METRICS_FILE_FIRST_S, 0 };
+	struct timeval trim = { HEAP_TRIM_PERIOD_S, 0 };
 
 	yk.sig_hup = evsignal_new(yk.base, SIGHUP, sighup_cb, NULL);
 	yk.sig_term = evsignal_new(yk.base, SIGTERM, sigterm_cb, NULL);
 	yk.sig_int = evsignal_new(yk.base, SIGINT, sigterm_cb, NULL);
 	yk.stop_timer = evtimer_new(yk.base, stop_check_cb, NULL);
 	yk.metrics_timer = evtimer_new(yk.base, metrics_timer_cb, NULL);
+	yk.trim_timer = event_new(yk.base, -1, EV_PERSIST, trim_timer_cb, NULL);
 	if (yk.sig_hup == NULL || yk.sig_term == NULL || yk.sig_int == NULL ||
-	    yk.stop_timer == NULL || yk.metrics_timer == NULL)
+	    yk.stop_timer == NULL || yk.metrics_timer == NULL ||
+	    yk.trim_timer == NULL)
 		cannot_start("cannot set up signal handling");
 	evsignal_add(yk.sig_hup, NULL);
 	evsignal_add(yk.sig_term, NULL);
 	evsignal_add(yk.sig_int, NULL);
 	evtimer_add(yk.metrics_timer, &mt);
+	evtimer_add(yk.trim_timer, &trim);
 #ifdef HAVE_SYSTEMD
 	{
 		uint64_t usec;
@@ -367,6 +382,7 @@ teardown(void)
 	event_free(yk.sig_int);
 	event_free(yk.stop_timer);
 	event_free(yk.metrics_timer);
+	event_free(yk.trim_timer);
 	if (yk.watchdog_timer != NULL)
 		event_free(yk.watchdog_timer);
 	yk_config_free(yk.cfg);
