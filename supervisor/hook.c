@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <sys/pidfd.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -38,6 +39,7 @@
 #define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct hook_run {
+	LIST_ENTRY(hook_run) entry;	/* runs */
 	pid_t pid;
 	char label[160];
 	struct event *exit_ev;
@@ -47,6 +49,9 @@ struct hook_run {
 	size_t logged;
 	int pidfd;
 };
+
+/* The hooks still running (or not yet reaped). */
+static LIST_HEAD(, hook_run) runs = LIST_HEAD_INITIALIZER(runs);
 
 /* One line of printable ASCII, at most 200 characters. */
 static void
@@ -62,6 +67,7 @@ sanitize(const char *in, char *out, size_t outlen)
 static void
 run_free(struct hook_run *h)
 {
+	LIST_REMOVE(h, entry);
 	if (h->exit_ev != NULL)
 		event_free(h->exit_ev);
 	if (h->timeout_ev != NULL)
@@ -329,6 +335,7 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 		fatalx("out of memory");
 	h->pid = pid;
 	h->pidfd = -1;
+	LIST_INSERT_HEAD(&runs, h, entry);
 	snprintf(h->label, sizeof(h->label), "%s %s (pid %ld)", event, name,
 	    (long)pid);
 	log_notice("hook %s: started: %s %s %s", h->label, hook, event, name);
@@ -341,4 +348,20 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 	}
 	if (status_json_write(s, d, bufferevent_get_output(h->in)) == -1)
 		log_warnx("hook %s: out of memory writing its input", h->label);
+}
+
+/*
+ * yaokid stops: a hook still running goes on alone (it has its own process
+ * group); only yaokid's side of it (pipes, pidfd, events) is given back.
+ */
+void
+hook_forget_all(void)
+{
+	struct hook_run *h;
+
+	while ((h = LIST_FIRST(&runs)) != NULL) {
+		log_info("hook %s: still running as yaokid stops; left to finish "
+		    "alone", h->label);
+		run_free(h);
+	}
 }

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "control.h"
+#include "hook.h"
 #include "hv.h"
 #include "log.h"
 #include "metrics.h"
@@ -376,6 +377,7 @@ teardown(void)
 {
 	control_close(yk.ctl);
 	sup_free(yk.sup);
+	hook_forget_all();
 	yk.hv->ops->close(yk.hv);
 	event_free(yk.sig_hup);
 	event_free(yk.sig_term);

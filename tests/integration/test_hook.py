@@ -235,6 +235,29 @@ def test_hook_that_cannot_run(sim_factory, yaokid_factory, tmp_path, kind):
         assert re.search(r"warning: hook %s: " % re.escape(str(hook)), y.log())
 
 
+def test_stop_while_a_hook_runs(sim_factory, yaokid_factory, tmp_path):
+    """yaokid stops at once with a hook still running: exit 0, the hook is
+    left to finish alone, and nothing of it leaks (checked under ASan)."""
+    sim = sim_factory(["web01"])
+    hook = write_hook(tmp_path / "slow", "exec sleep 20\n", interp="/bin/sh")
+    y = yaokid_factory(sim, {"web01": {}}, glob={"hook": f'"{hook}"'},
+                       defaults=FAST).start()
+    y.wait_state("web01", "healthy")
+    make_unrecoverable(sim, y, "web01")
+    m = wait_for(lambda: re.search(r"hook unrecoverable web01 \(pid (\d+)\): started",
+                                   y.log()), 10, what="hook started")
+    pid = int(m.group(1))
+    try:
+        assert y.stop() == 0
+        assert "left to finish alone" in y.log()
+        os.kill(pid, 0)                 # still running: not killed by yaokid
+    finally:
+        try:
+            os.killpg(pid, 9)           # its own process group
+        except ProcessLookupError:
+            pass
+
+
 def test_restart_is_not_a_new_entry(sim_factory, yaokid_factory, tmp_path):
     """An unrecoverable domain stays so across a restart of yaokid, and the
     hook does not run again for it."""
