@@ -226,10 +226,11 @@ hist_prune(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
 static void
 hist_append(struct yk_sm *sm, int64_t now)
 {
-	if (sm->nhist >= sm->hist_cap &&
-	    !yk_sm_hist_reserve(sm, sm->hist_cap < 4 ? 4 : sm->hist_cap * 2) &&
-	    sm->hist_cap == 0)
-		return;
+	if (sm->nhist >= sm->hist_cap)
+		(void)yk_sm_hist_reserve(sm, sm->hist_cap < 4 ? 4 :
+		    sm->hist_cap * 2);
+	if (sm->hist_cap == 0)
+		return;		/* out of memory before the first entry */
 	if (sm->nhist >= sm->hist_cap) {
 		memmove(&sm->hist[0], &sm->hist[1],
 		    (sm->hist_cap - 1) * sizeof(sm->hist[0]));

@@ -152,8 +152,6 @@ static void xl_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
 static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
-static struct xl_watch *watch_add(struct hv_libxl *xl, uint32_t domid,
-    const char *name);
 
 static const struct hv_ops libxl_ops = {
 	.name = "libxl",
@@ -499,24 +497,6 @@ watch_find(struct xl_watch **idx, size_t n, uint32_t domid)
 	return found != NULL ? *found : NULL;
 }
 
-/*
- * Makes sure domid has a death watch; keeps its name current (a migrated
- * domain loses its "--incoming" suffix). Returns NULL if libxl refused:
- * the once-a-second list still notices the domain's fate, only later.
- */
-static struct xl_watch *
-watch_ensure(struct hv_libxl *xl, uint32_t domid, const char *name)
-{
-	struct xl_watch *w = watch_by_domid(xl, domid);
-
-	if (w != NULL) {
-		snprintf(w->name, sizeof(w->name), "%s", name);
-		w->name_age = 0;
-		return w;
-	}
-	return watch_add(xl, domid, name);
-}
-
 /* A new death watch on domid (which has none); NULL if libxl refused. */
 static struct xl_watch *
 watch_add(struct hv_libxl *xl, uint32_t domid, const char *name)
@@ -547,6 +527,25 @@ watch_add(struct hv_libxl *xl, uint32_t domid, const char *name)
 	TAILQ_INSERT_TAIL(&xl->watches, w, entry);
 	return w;
 }
+
+/*
+ * Makes sure domid has a death watch; keeps its name current (a migrated
+ * domain loses its "--incoming" suffix). Returns NULL if libxl refused:
+ * the once-a-second list still notices the domain's fate, only later.
+ */
+static struct xl_watch *
+watch_ensure(struct hv_libxl *xl, uint32_t domid, const char *name)
+{
+	struct xl_watch *w = watch_by_domid(xl, domid);
+
+	if (w != NULL) {
+		snprintf(w->name, sizeof(w->name), "%s", name);
+		w->name_age = 0;
+		return w;
+	}
+	return watch_add(xl, domid, name);
+}
+
 
 static void
 watch_disable(struct hv_libxl *xl, struct xl_watch *w)
