@@ -1,7 +1,7 @@
 /*
  * conf.h - yaoki's configuration: the parsed, validated form of yaoki.conf
- * (libconfuse syntax, see yaoki.conf(5)), plus the small value parsers it
- * needs (durations, HTTP status sets).
+ * (libconfuse syntax, see yaoki.conf(5)). The value parsers it uses
+ * (durations, HTTP status sets) live in base/.
  *
  * Loading never touches the hypervisor, sockets or the state dir; it only
  * reads the file. A file is accepted whole or rejected whole.
@@ -13,34 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- durations ---------------------------------------------------------- */
-
-/*
- * Parses "250ms", "5s", "2m", "1h" or a bare number of seconds ("5") into
- * milliseconds. Decimals are accepted ("1.5s"); the result is rounded to
- * whole milliseconds. Returns 0, or -1 for anything else (empty, negative,
- * unknown suffix, trailing junk, overflow).
- */
-int yk_duration_parse(const char *text, uint64_t *ms);
-/* Formats ms the way a human would write it ("5s", "250ms", "1h", "90s"). */
-void yk_duration_format(uint64_t ms, char *buf, size_t len);
-
-/* ---- accepted HTTP status codes ----------------------------------------- */
-
-#define YK_STATUS_MAX_RANGES 32
-
-struct yk_status_set {
-	size_t n;
-	struct { uint16_t lo, hi; } r[YK_STATUS_MAX_RANGES];
-};
-
-/*
- * Parses "200", "200-299", "200,204,301" or mixes ("200-299,301"); codes are
- * 100..599, lo <= hi, at most YK_STATUS_MAX_RANGES items, no spaces inside
- * an item (spaces around commas are allowed). Returns 0 or -1.
- */
-int yk_status_set_parse(const char *text, struct yk_status_set *out);
-bool yk_status_set_match(const struct yk_status_set *set, long code);
+#include "duration.h"
+#include "status_set.h"
 
 /* ---- the configuration -------------------------------------------------- */
 

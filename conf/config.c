@@ -29,10 +29,11 @@
 #include <curl/curl.h>
 
 #include "conf.h"
+#include "control_proto.h"
+#include "file.h"
 #include "log.h"
 
 #define CONF_FILE_MAX	(4 * 1024 * 1024)
-#define DOMAIN_NAME_MAX	63
 #define SHOW_MAX	80	/* characters of a bad value quoted back */
 #define BRACE_DEPTH_MAX	16
 
@@ -146,7 +147,7 @@ static const struct key_spec keys[K_COUNT] = {
 	[K_SIM_SOCKET] =	{ "sim_socket", KIND_PATH, NULL, 0, 0, NULL },
 	[K_STATE_DIR] =		{ "state_dir", KIND_PATH, "/var/lib/yaoki",
 				    0, 0, NULL },
-	[K_SOCKET] =		{ "socket", KIND_PATH, "/run/yaoki/yaokid.sock",
+	[K_SOCKET] =		{ "socket", KIND_PATH, YK_CTL_DEFAULT_SOCKET,
 				    0, 0, NULL },
 	[K_SOCKET_GROUP] =	{ "socket_group", KIND_TEXT, NULL, 0, 0, NULL },
 	[K_HOOK] =		{ "hook", KIND_PATH, NULL, 0, 0, NULL },
@@ -217,7 +218,6 @@ static int check_word(const struct key_spec *ks, const char *text,
     union value *v, char *why, size_t len);
 static int check_value(const struct key_spec *ks, const char *text,
     union value *v, char *why, size_t len);
-static bool domain_name_ok(const char *name);
 static void domain_begin(const char *name, int line);
 static int opt_parse(cfg_t *sec, cfg_opt_t *opt, const char *value,
     void *result);
@@ -240,7 +240,6 @@ static bool str_equal(const char *a, const char *b);
 static bool status_set_equal(const struct yk_status_set *a,
     const struct yk_status_set *b);
 static void errors_flush(struct load_ctx *lc, struct yk_conf_errors *errs);
-static char *read_file(const char *path, int *err);
 static struct yk_config *load(const char *name, const char *text,
     struct yk_conf_errors *errs);
 
@@ -613,18 +612,6 @@ check_value(const struct key_spec *ks, const char *text, union value *v,
 
 /* ---- libconfuse callbacks ----------------------------------------------- */
 
-/* Domain names become file names in the state dir. */
-static bool
-domain_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > DOMAIN_NAME_MAX || name[0] == '.' || name[0] == '-')
-		return false;
-	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 static void
 domain_begin(const char *name, int line)
 {
@@ -632,10 +619,10 @@ domain_begin(const char *name, int line)
 	size_t i;
 
 	show(name, shown, sizeof(shown));
-	if (!domain_name_ok(name))
+	if (!yk_domain_name_valid(name))
 		conf_error(line, "domain name %s is not accepted (1 to %d "
 		    "characters of A-Z a-z 0-9 _ . -, not starting with . "
-		    "or -)", shown, DOMAIN_NAME_MAX);
+		    "or -)", shown, YK_DOMAIN_NAME_MAX);
 	for (i = 0; i < ctx->nseen; i++)
 		if (strcmp(ctx->seen[i].name, name) == 0) {
 			conf_error(line, "duplicate domain %s (first defined "
@@ -990,64 +977,6 @@ errors_flush(struct load_ctx *lc, struct yk_conf_errors *errs)
 	lc->nseen = 0;
 }
 
-/* The whole file as a string; NULL with *err an errno value. */
-static char *
-read_file(const char *path, int *err)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*err = errno;
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		*err = errno;
-		close(fd);
-		return NULL;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		*err = EISDIR;
-		close(fd);
-		return NULL;
-	}
-	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap >= CONF_FILE_MAX) {
-				*err = EFBIG;
-				goto fail;
-			}
-			cap = cap == 0 ? 8192 : cap * 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*err = errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		*err = EILSEQ;		/* a NUL byte: not a text file */
-		free(buf);
-		return NULL;
-	}
-	return buf;
-fail:
-	close(fd);
-	free(buf);
-	return NULL;
-}
-
 static struct yk_config *
 load(const char *name, const char *text, struct yk_conf_errors *errs)
 {
@@ -1089,13 +1018,15 @@ yk_config_load(const char *path, struct yk_conf_errors *errs)
 	struct load_ctx lc;
 	struct yk_config *c;
 	char *text;
-	int err = 0;
+	int err;
 
-	if ((text = read_file(path, &err)) == NULL) {
+	text = yk_file_read(path, CONF_FILE_MAX, YK_FILE_NO_NUL, NULL);
+	if (text == NULL) {
+		err = errno;
 		memset(&lc, 0, sizeof(lc));
 		lc.name = path;
 		ctx = &lc;
-		if (err == EILSEQ)
+		if (err == EINVAL)
 			conf_error(0, "cannot read: not a text file (it "
 			    "contains a NUL byte)");
 		else

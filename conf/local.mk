@@ -1,8 +1,8 @@
 # conf/: the configuration schema and its value parsers; the example
 # configuration, the systemd unit and the LSB init script.
 noinst_LIBRARIES += libykconf.a
-libykconf_a_SOURCES = conf/config.c conf/conf.h \
-	conf/duration.c conf/status_set.c
+libykconf_a_SOURCES = conf/config.c conf/conf.h
+libykconf_a_CPPFLAGS = $(AM_CPPFLAGS) $(CONF_INC)
 libykconf_a_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(CURL_CFLAGS)
 
 EXTRA_DIST += conf/yaoki.conf conf/yaokid.service conf/yaokid.init

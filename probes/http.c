@@ -40,9 +40,10 @@
 #include <event2/event.h>
 
 #include "clock.h"
-#include "conf.h"
+#include "status_set.h"
 #include "log.h"
 #include "probe.h"
+#include "text.h"
 
 #define PROBE_BODY_MAX		(64 * 1024)
 #define PROBE_HEADERS_MAX	(64 * 1024)	/* all header lines together */
@@ -1033,9 +1034,7 @@ probe_detail(struct probe_result *res, const char *fmt, ...)
 	c = res->detail + strlen(res->detail);
 	while (c > res->detail && (unsigned char)c[-1] <= ' ')
 		*--c = '\0';
-	for (c = res->detail; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-			*c = '?';
+	yk_text_printable(res->detail, sizeof(res->detail), res->detail);
 }
 
 const char *

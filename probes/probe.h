@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
+#include "status_set.h"
 
 struct event_base;
 struct probe_engine;

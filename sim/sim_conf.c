@@ -15,7 +15,7 @@
 
 #include <confuse.h>
 
-#include "conf.h"
+#include "duration.h"
 #include "sim_conf.h"
 #include "sim_guest.h"
 

@@ -31,6 +31,7 @@
 
 #include "log.h"
 #include "sim_proto.h"
+#include "unix_socket.h"
 
 #define PROTO_MAX_LINE	(1024 * 1024)
 #define PROTO_MAX_BEHIND (1024 * 1024)
@@ -80,62 +81,8 @@ static void req_finish(struct sim_req *req, json_object *reply);
 int
 sim_proto_bind(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd, probe;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: socket path too long", path);
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s: exists and is not a socket",
-			    path);
-			return -1;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
-		    sizeof(sun)) == 0) {
-			close(probe);
-			snprintf(err, errlen, "%s: another yaoki-simhv is "
-			    "serving there", path);
-			return -1;
-		}
-		if (probe != -1)
-			close(probe);
-		if (unlink(path) == -1) {
-			snprintf(err, errlen, "%s: cannot remove stale socket: "
-			    "%s", path, strerror(errno));
-			return -1;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		snprintf(err, errlen, "%s: bind: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if (chmod(sun.sun_path, 0600) == -1 || listen(fd, 128) == -1) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: %s", sun.sun_path, strerror(e));
-		close(fd);
-		unlink(sun.sun_path);
-		return -1;
-	}
-	return fd;
+	return yk_unix_listen(path, 0600, (gid_t)-1, "yaoki-simhv", err,
+	    errlen);
 }
 
 int

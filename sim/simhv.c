@@ -271,7 +271,7 @@ ctl_main(int argc, char **argv)
 	if (sock == NULL || optind >= argc)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	if ((fd = yk_unix_connect(sock)) == -1) {
+	if ((fd = yk_unix_connect(sock, 0)) == -1) {
 		fprintf(stderr, "%s: cannot connect to %s: %s\n", PROGNAME,
 		    sock, strerror(errno));
 		return 2;

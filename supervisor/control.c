@@ -36,12 +36,13 @@
 #include <json-c/json.h>
 
 #include "control.h"
+#include "control_proto.h"
 #include "log.h"
 #include "metrics.h"
 #include "status_json.h"
 #include "supervisor.h"
+#include "unix_socket.h"
 
-#define CTL_MAX_REQUEST 1024    /* bytes of the request line, without \n */
 #define CTL_MAX_CLIENTS 64      /* connections served at once */
 #define CTL_TIMEOUT_S   5       /* whole exchange, request and reply */
 #define CTL_MAX_GROUPS  256     /* supplementary groups looked at */
@@ -175,18 +176,6 @@ reply_ok(struct client *cl)
 	reply_json(cl, o);
 }
 
-/* Printable ASCII without spaces: a command or a domain name. */
-static bool
-word_ok(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (*s <= 0x20 || *s >= 0x7f)
-			return false;
-	return true;
-}
-
 static void
 do_version(struct client *cl)
 {
@@ -230,92 +219,72 @@ do_reload(struct client *cl)
 }
 
 static void
-do_domain_command(struct client *cl, const char *cmd, const char *arg)
+do_domain_command(struct client *cl, const struct yk_ctl_request *req)
 {
 	struct sup *s = cl->ctl->sup;
 	struct sup_domain *d;
 	char err[512];
 
-	if (arg == NULL) {
-		reply_error(cl, "%s needs a domain name", cmd);
+	if ((d = sup_find(s, req->domain)) == NULL) {
+		reply_error(cl, "unknown domain: %s", req->domain);
 		return;
 	}
-	if ((d = sup_find(s, arg)) == NULL) {
-		reply_error(cl, "unknown domain: %s", arg);
-		return;
-	}
-	if (sup_command(s, cmd, d, err, sizeof(err)) == -1)
+	if (sup_command(s, req->cmd->cmd, d, err, sizeof(err)) == -1)
 		reply_error(cl, "%s", err);
 	else
 		reply_ok(cl);
 }
 
-static const struct {
-	const char *name;
-	bool root_only;
-	int args;                       /* 0 none, 1 required, 2 optional */
-} commands[] = {
-	{ "status", false, 2 },
-	{ "metrics", false, 0 },
-	{ "version", false, 0 },
-	{ "pause", true, 1 },
-	{ "resume", true, 1 },
-	{ "recover", true, 1 },
-	{ "reset", true, 1 },
-	{ "reload", true, 0 },
-};
-
+/*
+ * Strangers learn nothing, not even whether their request parsed; members
+ * of socket_group learn that a command is root's before its arguments
+ * are judged.
+ */
 static void
 dispatch(struct client *cl, char *line, size_t len)
 {
 	struct sup *s = cl->ctl->sup;
 	struct sup_domain *d = NULL;
-	char *arg;
-	size_t i;
+	struct yk_ctl_request req;
+	char err[256];
+	int rc;
 
-	if (strlen(line) != len) {
-		reply_error(cl, "malformed request: NUL byte");
-		return;
-	}
-	if ((arg = strchr(line, ' ')) != NULL)
-		*arg++ = '\0';
-	if (!word_ok(line) || (arg != NULL && !word_ok(arg))) {
-		reply_error(cl, "malformed request: expected COMMAND [DOMAIN]");
-		return;
-	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, line) == 0)
-			break;
+	rc = yk_ctl_parse(line, len, &req, err, sizeof(err));
 	if (cl->access == ACCESS_NONE) {
 		reply_error(cl, "permission denied: neither root nor a member "
 		    "of socket_group");
 		return;
 	}
-	if (i == sizeof(commands) / sizeof(commands[0])) {
-		reply_error(cl, "unknown command: %.40s", line);
+	if (req.cmd != NULL && req.cmd->root_only &&
+	    cl->access != ACCESS_ROOT) {
+		reply_error(cl, "permission denied: only root may %s",
+		    req.cmd->name);
 		return;
 	}
-	if (commands[i].root_only && cl->access != ACCESS_ROOT) {
-		reply_error(cl, "permission denied: only root may %s", line);
+	if (rc == -1) {
+		reply_error(cl, "%s", err);
 		return;
 	}
-	if (commands[i].args == 0 && arg != NULL) {
-		reply_error(cl, "%s takes no argument", line);
-		return;
-	}
-	if (strcmp(line, "status") == 0) {
-		if (arg != NULL && (d = sup_find(s, arg)) == NULL)
-			reply_error(cl, "unknown domain: %s", arg);
+	switch (req.cmd->cmd) {
+	case YK_CMD_STATUS:
+		if (req.domain != NULL && (d = sup_find(s, req.domain)) == NULL)
+			reply_error(cl, "unknown domain: %s", req.domain);
 		else
 			reply_status(cl, s, d);
-	} else if (strcmp(line, "metrics") == 0)
+		break;
+	case YK_CMD_METRICS:
 		do_metrics(cl);
-	else if (strcmp(line, "version") == 0)
+		break;
+	case YK_CMD_VERSION:
 		do_version(cl);
-	else if (strcmp(line, "reload") == 0)
+		break;
+	case YK_CMD_RELOAD:
 		do_reload(cl);
-	else
-		do_domain_command(cl, line, arg);
+		break;
+	default:
+		do_domain_command(cl, &req);
+		break;
+	}
 }
 
 static void
@@ -330,16 +299,16 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) > CTL_MAX_REQUEST)
+		if (evbuffer_get_length(in) > YK_CTL_REQUEST_MAX)
 			reply_error(cl, "request too long (at most %d bytes)",
-			    CTL_MAX_REQUEST);
+			    YK_CTL_REQUEST_MAX);
 		return;
 	}
 	if (len > 0 && line[len - 1] == '\r')
 		line[--len] = '\0';
-	if (len > CTL_MAX_REQUEST)
+	if (len > YK_CTL_REQUEST_MAX)
 		reply_error(cl, "request too long (at most %d bytes)",
-		    CTL_MAX_REQUEST);
+		    YK_CTL_REQUEST_MAX);
 	else
 		dispatch(cl, line, len);
 	free(line);
@@ -453,48 +422,9 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(cl->bev, client_read_cb, client_write_cb,
 	    client_event_cb, cl);
 	/* Reading stops at one byte past the longest request line. */
-	bufferevent_setwatermark(cl->bev, EV_READ, 0, CTL_MAX_REQUEST + 2);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, YK_CTL_REQUEST_MAX + 2);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 	evtimer_add(cl->deadline, &tv);
-}
-
-/*
- * Is a daemon serving path? 1 yes, 0 no (nothing there or a stale socket
- * file), -1 something else is there (err set). Never blocks: a live daemon
- * with a full backlog counts as live.
- */
-static int
-socket_in_use(const struct sockaddr_un *sun, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd, rc, saved;
-
-	if (lstat(sun->sun_path, &st) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "socket %s: %s", sun->sun_path,
-		    strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "socket %s: exists and is not a socket; "
-		    "refusing to replace it", sun->sun_path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	saved = errno;
-	close(fd);
-	if (rc == 0 || saved == EAGAIN || saved == EINPROGRESS)
-		return 1;
-	if (saved == ECONNREFUSED)
-		return 0;
-	snprintf(err, errlen, "socket %s: %s", sun->sun_path, strerror(saved));
-	return -1;
 }
 
 /*
@@ -552,55 +482,14 @@ prepare_dir(const char *path, gid_t gid, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-bind_socket(const struct sockaddr_un *sun, gid_t gid, char *err, size_t errlen)
-{
-	const char *path = sun->sun_path;
-	mode_t old;
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* Never reachable by others, not even between bind and chmod. */
-	old = umask(0177);
-	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) == -1) {
-		umask(old);
-		snprintf(err, errlen, "socket %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if ((gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) ||
-	    chmod(path, 0660) == -1) {
-		snprintf(err, errlen, "socket %s: cannot set group and mode: %s",
-		    path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return fd;
-}
-
 struct control *
 control_open(struct sup *s, const char *path, const char *group, char *err,
     size_t errlen)
 {
-	struct sockaddr_un sun;
 	struct control *ctl;
 	gid_t gid = (gid_t)-1;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket %s: path too long (at most %zu "
-		    "bytes)", path, sizeof(sun.sun_path) - 1);
-		return NULL;
-	}
-	memcpy(sun.sun_path, path, strlen(path));
 	if (group != NULL) {
 		struct group *gr = getgrnam(group);
 
@@ -613,21 +502,8 @@ control_open(struct sup *s, const char *path, const char *group, char *err,
 	}
 	if (prepare_dir(path, gid, err, errlen) == -1)
 		return NULL;
-	switch (socket_in_use(&sun, err, errlen)) {
-	case 1:
-		snprintf(err, errlen, "socket %s: another yaokid is serving it",
-		    path);
-		return NULL;
-	case -1:
-		return NULL;
-	}
-	/* A stale socket file from a crash: replace it. */
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "socket %s: cannot remove the stale "
-		    "socket: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((fd = bind_socket(&sun, gid, err, errlen)) == -1)
+	fd = yk_unix_listen(path, 0660, gid, "yaokid", err, errlen);
+	if (fd == -1)
 		return NULL;
 	ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL || (ctl->path = strdup(path)) == NULL)
@@ -636,7 +512,7 @@ control_open(struct sup *s, const char *path, const char *group, char *err,
 	ctl->gid = gid;
 	TAILQ_INIT(&ctl->clients);
 	ctl->lev = evconnlistener_new(s->base, accept_cb, ctl,
-	    LEV_OPT_CLOSE_ON_FREE, 128, fd);
+	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (ctl->lev == NULL) {
 		snprintf(err, errlen, "socket %s: cannot listen", path);
 		close(fd);

@@ -34,7 +34,9 @@
 #include "log.h"
 #include "status_json.h"
 #include "supervisor.h"
+#include "text.h"
 
+#define REASON_MAX 200         /* printable characters of a line shown */
 #define HOOK_LOG_MAX 4096      /* bytes of the hook's output that reach the log */
 #define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -52,17 +54,6 @@ struct hook_run {
 
 /* The hooks still running (or not yet reaped). */
 static LIST_HEAD(, hook_run) runs = LIST_HEAD_INITIALIZER(runs);
-
-/* One line of printable ASCII, at most 200 characters. */
-static void
-sanitize(const char *in, char *out, size_t outlen)
-{
-	size_t i = 0;
-
-	for (; *in != '\0' && i + 1 < outlen && i < 200; in++)
-		out[i++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
-	out[i] = '\0';
-}
 
 static void
 run_free(struct hook_run *h)
@@ -88,7 +79,8 @@ log_output_line(struct hook_run *h, const char *line, size_t len)
 
 	if (h->logged >= HOOK_LOG_MAX)
 		return;
-	sanitize(line, clean, sizeof(clean));
+	/* One line of printable ASCII, at most 200 characters. */
+	yk_text_printable(clean, REASON_MAX + 1, line);
 	log_info("hook %s: %s", h->label, clean);
 	h->logged += len + 1;
 	if (h->logged >= HOOK_LOG_MAX)
@@ -286,7 +278,7 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 	const char *hook = s->cfg->hook;
 	const char *name = d != NULL ? d->conf->name : "-";
 	char e_event[64], e_domain[200], e_host[300], e_reason[260], e_recov[64];
-	char clean[201];
+	char clean[REASON_MAX + 1];
 	char *argv[4], *envp[8];
 	int in_pipe[2], out_pipe[2], rc;
 	struct hook_run *h;
@@ -294,7 +286,7 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 
 	if (hook == NULL)
 		return;
-	sanitize(reason, clean, sizeof(clean));
+	yk_text_printable(clean, sizeof(clean), reason);
 	snprintf(e_event, sizeof(e_event), "YAOKI_EVENT=%s", event);
 	snprintf(e_domain, sizeof(e_domain), "YAOKI_DOMAIN=%s", name);
 	snprintf(e_host, sizeof(e_host), "YAOKI_HOST=%s", s->host);

@@ -16,12 +16,8 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
-#include "state.h"
+#include "file.h"
 #include "supervisor.h"
-
-static const char *const bucket_le[] = {
-	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
-	"0.5", "1", "2.5", "5" };
 
 static void
 render_states(const struct sup *s, struct evbuffer *out)
@@ -114,16 +110,16 @@ render_histogram(const struct sup *s, struct evbuffer *out)
 
 	evbuffer_add_printf(out, "# HELP yaoki_probe_duration_seconds Time from "
 	    "probe start to verdict.\n# TYPE yaoki_probe_duration_seconds histogram\n");
-	for (i = 0; i < sizeof(bucket_le) / sizeof(bucket_le[0]); i++)
+	for (i = 0; i < YK_LATENCY_NBUCKETS; i++)
 		evbuffer_add_printf(out, "yaoki_probe_duration_seconds_bucket"
-		    "{le=\"%s\"} %llu\n", bucket_le[i],
-		    (unsigned long long)s->hist_buckets[i]);
+		    "{le=\"%g\"} %llu\n", yk_latency_bounds[i],
+		    (unsigned long long)s->latency.bucket[i]);
 	evbuffer_add_printf(out,
 	    "yaoki_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "yaoki_probe_duration_seconds_sum %.6f\n"
 	    "yaoki_probe_duration_seconds_count %llu\n",
-	    (unsigned long long)s->hist_count, s->hist_sum,
-	    (unsigned long long)s->hist_count);
+	    (unsigned long long)s->latency.count, s->latency.sum,
+	    (unsigned long long)s->latency.count);
 }
 
 void
@@ -160,7 +156,7 @@ metrics_write_file(const struct sup *s)
 	metrics_render(s, buf);
 	len = evbuffer_get_length(buf);
 	text = (char *)evbuffer_pullup(buf, -1);
-	if (state_write_atomic(s->cfg->metrics_file, text, len, 0644) == -1)
+	if (yk_file_write_atomic(s->cfg->metrics_file, text, len, 0644) == -1)
 		log_warn("cannot write metrics_file %s", s->cfg->metrics_file);
 	evbuffer_free(buf);
 }

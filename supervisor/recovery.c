@@ -29,10 +29,13 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "file.h"
 #include "log.h"
 #include "recovery.h"
-#include "state.h"
+#include "persist.h"
 #include "supervisor.h"
+
+#define DOMAIN_CONFIG_MAX (8u << 20)    /* bytes of a domain_config file */
 
 struct recovery {
 	TAILQ_ENTRY(recovery) entry;
@@ -65,15 +68,6 @@ failpoint(const char *step, const char *name)
 			return;
 		}
 	}
-}
-
-static int64_t
-wall_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void
@@ -135,10 +129,10 @@ forget_intent(struct recovery *r)
 	struct yk_persist p;
 	const char *dir = r->d->sup->cfg->state_dir;
 
-	if (state_load(dir, r->name, &p) == 1 && p.intent) {
+	if (persist_load(dir, r->name, &p) == 1 && p.intent) {
 		p.intent = false;
 		p.intent_domid = -1;
-		state_save(dir, r->name, &p);
+		persist_save(dir, r->name, &p);
 	}
 }
 
@@ -275,29 +269,12 @@ destroyed_cb(void *arg, int err, const char *errmsg)
 static char *
 read_domain_config(const char *path, char *why, size_t whylen)
 {
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int fd;
+	char *text = yk_file_read(path, DOMAIN_CONFIG_MAX, YK_FILE_NO_NUL, NULL);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1 || fstat(fd, &st) == -1 || st.st_size > (8 << 20)) {
+	if (text == NULL)
 		snprintf(why, whylen, "cannot read domain_config %s: %s", path,
-		    fd == -1 ? strerror(errno) : "too large");
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	n = buf != NULL ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		snprintf(why, whylen, "cannot read domain_config %s", path);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
+		    errno == EFBIG ? "too large" : strerror(errno));
+	return text;
 }
 
 static void
@@ -327,7 +304,7 @@ start(struct recovery *r)
 	}
 	d->intent = true;
 	d->intent_domid = d->domid;
-	d->intent_wall_ms = wall_now_ms();
+	d->intent_wall_ms = yk_wall_ms();
 	sup_domain_save(d);
 	failpoint("intent", r->name);
 	grace_ms = s->hv->ops->crash_grace_ms;

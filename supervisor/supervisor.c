@@ -21,34 +21,22 @@
 #include "hook.h"
 #include "log.h"
 #include "recovery.h"
-#include "state.h"
+#include "persist.h"
 #include "supervisor.h"
 
 #define LIST_INTERVAL_MS 1000
-
-static const double probe_buckets[] = {
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
 
 static void sync_schedules(struct sup_domain *d, enum yk_state before);
 static void tally(struct sup_domain *d);
 static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void sm_timer_cb(evutil_socket_t fd, short what, void *arg);
 
-/* ---- time conversions for the persisted history ------------------------- */
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* ---- the persisted record ---------------------------------------------- */
 
 static void
 persist_from_domain(const struct sup_domain *d, struct yk_persist *p)
 {
-	int64_t off = wall_ms() - yk_now_ms();
+	int64_t off = yk_wall_ms() - yk_now_ms();
 	unsigned i;
 
 	memset(p, 0, sizeof(*p));
@@ -69,7 +57,7 @@ persist_from_domain(const struct sup_domain *d, struct yk_persist *p)
 static void
 domain_from_persist(struct sup_domain *d, const struct yk_persist *p)
 {
-	int64_t off = wall_ms() - yk_now_ms();
+	int64_t off = yk_wall_ms() - yk_now_ms();
 	unsigned i, skip;
 
 	d->sm.maintenance = p->maintenance;
@@ -102,7 +90,7 @@ sup_domain_save(struct sup_domain *d)
 	struct yk_persist p;
 
 	persist_from_domain(d, &p);
-	state_save(d->sup->cfg->state_dir, d->conf->name, &p);
+	persist_save(d->sup->cfg->state_dir, d->conf->name, &p);
 }
 
 /* ---- domain objects ------------------------------------------------------ */
@@ -387,7 +375,6 @@ static void
 record_probe(struct sup_domain *d, const struct probe_result *res)
 {
 	struct sup *s = d->sup;
-	size_t i;
 
 	d->have_probe = true;
 	d->probe_at = time(NULL);
@@ -399,11 +386,7 @@ record_probe(struct sup_domain *d, const struct probe_result *res)
 		d->probes_ok++;
 	else
 		d->probes_fail++;
-	for (i = 0; i < sizeof(probe_buckets) / sizeof(probe_buckets[0]); i++)
-		if (res->ms / 1000.0 <= probe_buckets[i])
-			s->hist_buckets[i]++;
-	s->hist_sum += res->ms / 1000.0;
-	s->hist_count++;
+	yk_latency_record(&s->latency, res->ms / 1000.0);
 }
 
 static void
@@ -465,7 +448,7 @@ capture_done(void *arg, int err, const char *json)
 			if (d->captured == NULL || strcmp(d->captured, json) != 0) {
 				free(d->captured);
 				d->captured = strdup(json);
-				state_save_config(d->sup->cfg->state_dir,
+				persist_save_config(d->sup->cfg->state_dir,
 				    d->conf->name, json);
 				log_info("%s: configuration captured from domain %d",
 				    d->conf->name, d->domid);
@@ -795,35 +778,40 @@ hv_event_cb(void *arg, const struct hv_event *ev)
 /* ---- operator commands --------------------------------------------------- */
 
 int
-sup_command(struct sup *s, const char *cmd, struct sup_domain *d, char *err,
-    size_t errlen)
+sup_command(struct sup *s, enum yk_ctl_cmd cmd, struct sup_domain *d,
+    char *err, size_t errlen)
 {
 	enum yk_sm_event_kind kind;
 
-	(void)s;
-	if (strcmp(cmd, "pause") == 0)
+	switch (cmd) {
+	case YK_CMD_PAUSE:
 		kind = YK_EV_CMD_PAUSE;
-	else if (strcmp(cmd, "resume") == 0) {
+		break;
+	case YK_CMD_RESUME:
 		if (d->sm.state != YK_PAUSED && d->sm.state != YK_UNRECOVERABLE) {
 			snprintf(err, errlen, "%s is not paused (state %s)",
 			    d->conf->name, yk_state_name(d->sm.state));
 			return -1;
 		}
 		kind = YK_EV_CMD_RESUME;
-	} else if (strcmp(cmd, "recover") == 0) {
+		break;
+	case YK_CMD_RECOVER:
 		if (d->sm.state == YK_RECOVERING || d->rec != NULL) {
 			snprintf(err, errlen, "%s: a recovery is already in progress",
 			    d->conf->name);
 			return -1;
 		}
 		kind = YK_EV_CMD_RECOVER;
-	} else if (strcmp(cmd, "reset") == 0)
+		break;
+	case YK_CMD_RESET:
 		kind = YK_EV_CMD_RESET;
-	else {
-		snprintf(err, errlen, "unknown command: %s", cmd);
+		break;
+	default:
+		snprintf(err, errlen, "not a domain command");
 		return -1;
 	}
-	log_notice("%s: operator: %s", d->conf->name, cmd);
+	log_notice("%s: operator: %s", d->conf->name,
+	    yk_ctl_command_name(cmd));
 	step_kind(d, kind);
 	if (kind == YK_EV_CMD_RESUME || kind == YK_EV_CMD_RESET)
 		sup_request_list(s);
@@ -852,8 +840,7 @@ sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv)
 	s->list_timer = evtimer_new(base, list_timer_cb, s);
 	if (s->probes == NULL || s->list_timer == NULL)
 		fatalx("cannot set up the probe engine");
-	hv->on_event = hv_event_cb;
-	hv->event_arg = s;
+	hv_set_event_handler(hv, hv_event_cb, s);
 	for (i = 0; i < cfg->ndomains; i++) {
 		struct sup_domain *d = domain_new(s, &cfg->domains[i]);
 
@@ -868,9 +855,9 @@ domain_load(struct sup_domain *d)
 	struct yk_persist p;
 	const char *dir = d->sup->cfg->state_dir;
 
-	if (state_load(dir, d->conf->name, &p))
+	if (persist_load(dir, d->conf->name, &p))
 		domain_from_persist(d, &p);
-	d->captured = state_load_config(dir, d->conf->name);
+	d->captured = persist_load_config(dir, d->conf->name);
 }
 
 void

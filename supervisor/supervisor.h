@@ -16,8 +16,10 @@
 #include <time.h>
 
 #include "conf.h"
-#include "domain.h"
+#include "control_proto.h"
+#include "sm.h"
 #include "hv.h"
+#include "latency.h"
 #include "probe.h"
 
 struct event;
@@ -86,10 +88,7 @@ struct sup {
 	char host[256];
 	unsigned recoveries_running;
 	TAILQ_HEAD(, recovery) queue;
-	/* probe latency histogram for metrics */
-	uint64_t hist_buckets[12];
-	double hist_sum;
-	uint64_t hist_count;
+	struct yk_latency latency;       /* probe durations, for metrics */
 	/* the daemon's reload entry point (yaokid.c) */
 	int (*reload)(struct sup *s, char *err, size_t errlen);
 	bool stopping;
@@ -103,7 +102,7 @@ void sup_apply_config(struct sup *s, struct yk_config *cfg);
 
 struct sup_domain *sup_find(struct sup *s, const char *name);
 /* Operator commands: pause, resume, recover, reset. 0, or -1 with err. */
-int sup_command(struct sup *s, const char *cmd, struct sup_domain *d,
+int sup_command(struct sup *s, enum yk_ctl_cmd cmd, struct sup_domain *d,
     char *err, size_t errlen);
 /* Feeds one event to d's state machine and carries out the actions. */
 void sup_domain_step(struct sup_domain *d, const struct yk_sm_event *ev);

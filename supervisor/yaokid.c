@@ -33,7 +33,8 @@
 #include "hv.h"
 #include "log.h"
 #include "metrics.h"
-#include "state.h"
+#include "file.h"
+#include "persist.h"
 #include "supervisor.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/yaoki/yaoki.conf"
@@ -169,7 +170,7 @@ write_pidfile(void)
 	if (yk.pidfile == NULL)
 		return;
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (state_write_atomic(yk.pidfile, buf, (size_t)n, 0644) == -1) {
+	if (yk_file_write_atomic(yk.pidfile, buf, (size_t)n, 0644) == -1) {
 		char why[1024];
 
 		snprintf(why, sizeof(why), "pid file %s: %s", yk.pidfile,
@@ -435,7 +436,7 @@ main(int argc, char *argv[])
 		daemonize();
 		log_init("yaokid", 0, verbose);
 	}
-	if (state_dir_prepare(yk.cfg->state_dir, err, sizeof(err)) == -1)
+	if (persist_dir_prepare(yk.cfg->state_dir, err, sizeof(err)) == -1)
 		cannot_start(err);
 	/*
 	 * Not with libevent's epoll change list: it saves 0.6 epoll_ctl per
@@ -444,7 +445,7 @@ main(int argc, char *argv[])
 	 */
 	if ((yk.base = event_base_new()) == NULL)
 		cannot_start("cannot create the event loop");
-	yk.hv = hv_open(yk.cfg, yk.base, NULL, NULL, err, sizeof(err));
+	yk.hv = hv_open(yk.cfg, yk.base, err, sizeof(err));
 	if (yk.hv == NULL)
 		cannot_start(err);
 	yk.sup = sup_new(yk.base, yk.cfg, yk.hv);

@@ -1,28 +1,43 @@
-# tests/: cmocka unit tests and the pytest integration suite.
+# tests/: cmocka unit tests, the pytest integration suite and the layer check.
 if HAVE_CMOCKA
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CONFUSE_CFLAGS) $(EVENT_CFLAGS) \
 	$(CURL_CFLAGS) $(JSONC_CFLAGS)
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(CORE_INC)
 
 check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_config_LDADD = libykconf.a libykbase.a $(CMOCKA_LIBS) \
-	$(CONFUSE_LIBS) $(CURL_LIBS)
+tests_unit_test_config_LDADD = libykconf.a libykproto.a libykbase.a \
+	$(CMOCKA_LIBS) $(CONFUSE_LIBS) $(CURL_LIBS)
 
-check_PROGRAMS += tests/unit/test_domain
-tests_unit_test_domain_SOURCES = tests/unit/test_domain.c
-tests_unit_test_domain_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_domain_LDADD = libyksm.a libykconf.a libykbase.a $(CMOCKA_LIBS) \
-	$(CONFUSE_LIBS) $(CURL_LIBS)
+check_PROGRAMS += tests/unit/test_sm
+tests_unit_test_sm_SOURCES = tests/unit/test_sm.c
+tests_unit_test_sm_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_sm_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sm_LDADD = libyksm.a libykhv.a libykconf.a libykproto.a \
+	libykbase.a $(CMOCKA_LIBS) $(CONFUSE_LIBS) $(CURL_LIBS)
 
 check_PROGRAMS += tests/unit/test_probe
 tests_unit_test_probe_SOURCES = tests/unit/test_probe.c
+tests_unit_test_probe_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_probe_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_probe_LDADD = libykprobe.a libykconf.a libykbase.a $(CMOCKA_LIBS) \
-	$(CURL_LIBS) $(EVENT_LIBS) $(CONFUSE_LIBS)
+tests_unit_test_probe_LDADD = libykprobe.a libykbase.a $(CMOCKA_LIBS) \
+	$(CURL_LIBS) $(EVENT_LIBS)
 
-TESTS += tests/unit/test_config tests/unit/test_domain tests/unit/test_probe
+check_PROGRAMS += tests/unit/test_proto
+tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
+tests_unit_test_proto_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_proto_LDADD = libykproto.a libykbase.a $(CMOCKA_LIBS)
+
+TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
+	tests/unit/test_proto
 endif
+
+# The include graph: no cycles, no upward includes (HACKING.md).
+TESTS += tests/check-layers
+EXTRA_DIST += tests/check-layers
 
 # Integration: pytest drives the real binaries from the build tree.
 TESTS += tests/integration/run

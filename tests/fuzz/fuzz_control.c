@@ -24,13 +24,6 @@ static struct event_base *fz_base;
 static struct sup *fz_sup;
 static struct control fz_ctl;
 
-const char *
-hv_dstate_name(enum hv_dstate s)
-{
-	(void)s;
-	return "running";
-}
-
 static void stub_close(struct hv *hv) { (void)hv; }
 static void stub_list(struct hv *hv, hv_list_fn *cb, void *arg)
 { (void)hv; (void)cb; (void)arg; }
@@ -87,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct evbuffer *out;
 	int i;
 
-	if (size == 0 || size > 4 * CTL_MAX_REQUEST)
+	if (size == 0 || size > 4 * YK_CTL_REQUEST_MAX)
 		return 0;
 	if ((cl = calloc(1, sizeof(*cl))) == NULL)
 		return 0;

@@ -13,18 +13,20 @@ FUZZ_SECONDS = 60
 FUZZ_TARGETS = fuzz_config fuzz_status fuzz_body fuzz_control fuzz_simproto
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I$(top_builddir) $(DEFS) $(AM_CPPFLAGS) -I$(top_srcdir)/sim \
+	$(DEFS) $(AM_CPPFLAGS) $(CORE_INC) -I$(top_srcdir)/sim \
 	$(CONFUSE_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS)
 FUZZ_LIBS = $(CONFUSE_LIBS) $(CURL_LIBS) $(EVENT_LIBS) $(JSONC_LIBS)
 FUZZ_CC = $(CLANG) $(FUZZ_CFLAGS) -o $@
-FUZZ_CONF = $(srcdir)/conf/config.c $(srcdir)/conf/duration.c \
-	$(srcdir)/conf/status_set.c $(srcdir)/supervisor/log.c
+FUZZ_CONF = $(srcdir)/conf/config.c $(srcdir)/base/duration.c \
+	$(srcdir)/base/status_set.c $(srcdir)/base/log.c $(srcdir)/base/file.c \
+	$(srcdir)/base/text.c $(srcdir)/supervisor/proto/control_proto.c
 FUZZ_SUP = $(srcdir)/supervisor/supervisor.c $(srcdir)/supervisor/recovery.c \
-	$(srcdir)/supervisor/state.c $(srcdir)/supervisor/hook.c \
+	$(srcdir)/supervisor/persist.c $(srcdir)/supervisor/hook.c \
 	$(srcdir)/supervisor/metrics.c $(srcdir)/supervisor/status_json.c \
-	$(srcdir)/supervisor/domain.c $(srcdir)/supervisor/clock.c \
-	$(srcdir)/probes/http.c
-FUZZ_SIM = $(srcdir)/sim/sim_cmd.c $(srcdir)/sim/sim_domain.c \
+	$(srcdir)/supervisor/latency.c $(srcdir)/supervisor/sm.c \
+	$(srcdir)/supervisor/hv/hv_types.c $(srcdir)/base/clock.c \
+	$(srcdir)/base/unix_socket.c $(srcdir)/probes/http.c
+FUZZ_SIM = $(srcdir)/base/unix_socket.c $(srcdir)/sim/sim_cmd.c $(srcdir)/sim/sim_domain.c \
 	$(srcdir)/sim/sim_guest.c $(srcdir)/sim/sim_prog.c $(srcdir)/sim/sim_conf.c
 
 # The .c files a target #includes are prerequisites, never compiled apart.
@@ -35,10 +37,10 @@ tests/fuzz/fuzz_status: $(srcdir)/tests/fuzz/fuzz_status.c $(FUZZ_CONF)
 	@mkdir -p tests/fuzz
 	$(AM_V_GEN)$(FUZZ_CC) $(srcdir)/tests/fuzz/fuzz_status.c $(FUZZ_CONF) $(FUZZ_LIBS)
 tests/fuzz/fuzz_body: $(srcdir)/tests/fuzz/fuzz_body.c $(srcdir)/probes/http.c \
-	$(FUZZ_CONF) $(srcdir)/supervisor/clock.c
+	$(FUZZ_CONF) $(srcdir)/base/clock.c
 	@mkdir -p tests/fuzz
 	$(AM_V_GEN)$(FUZZ_CC) $(srcdir)/tests/fuzz/fuzz_body.c $(FUZZ_CONF) \
-	    $(srcdir)/supervisor/clock.c $(FUZZ_LIBS)
+	    $(srcdir)/base/clock.c $(FUZZ_LIBS)
 tests/fuzz/fuzz_control: $(srcdir)/tests/fuzz/fuzz_control.c \
 	$(srcdir)/supervisor/control.c $(FUZZ_SUP) $(FUZZ_CONF)
 	@mkdir -p tests/fuzz

@@ -40,7 +40,7 @@
 #include <event2/listener.h>
 
 #include "clock.h"
-#include "conf.h"
+#include "status_set.h"
 #include "probe.h"
 
 #define BIG_LEN		(10 * 1024 * 1024)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
+#include "duration.h"
 
 /* Fraction digits that count; later ones are accepted and ignored. */
 #define FRAC_DIGITS_MAX 9

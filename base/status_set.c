@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "conf.h"
+#include "status_set.h"
 
 #define STATUS_MIN 100
 #define STATUS_MAX 599

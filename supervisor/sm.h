@@ -1,18 +1,19 @@
 /*
- * domain.h - the per-domain state machine: a pure function of
+ * sm.h - the per-domain state machine: a pure function of
  * (state, event, now) -> (new state, actions).
  *
  * No I/O, no clock reads, no allocation: the caller passes the time in and
  * carries out the returned actions (start a recovery, run the hook, save
  * state...). Unit tests drive it with a fake clock.
  */
-#ifndef YK_DOMAIN_H
-#define YK_DOMAIN_H
+#ifndef YK_SM_H
+#define YK_SM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
+#include "hv_types.h"
 
 enum yk_state {
 	YK_ABSENT,
@@ -28,19 +29,6 @@ enum yk_state {
 
 const char *yk_state_name(enum yk_state s);            /* "healthy", ... */
 int yk_state_from_name(const char *name);              /* -1 if unknown */
-
-/* Xen's shutdown reasons, same order as libxl's. */
-enum yk_shutdown_reason {
-	YK_SD_POWEROFF = 0,
-	YK_SD_REBOOT,
-	YK_SD_SUSPEND,
-	YK_SD_CRASH,
-	YK_SD_WATCHDOG,
-	YK_SD_SOFT_RESET,
-	YK_SD_UNKNOWN,
-};
-const char *yk_shutdown_reason_name(enum yk_shutdown_reason r); /* "crash" */
-int yk_shutdown_reason_from_name(const char *name);            /* -1 if unknown */
 
 /* What the machine needs from the domain's configuration. */
 struct yk_sm_params {

@@ -1,17 +1,17 @@
 /*
- * state.h - yaokid's persistent state under state_dir: per-domain records
+ * persist.h - yaokid's persistent state under state_dir: per-domain records
  * (recovery history, flags, the recovery intent) and captured domain
  * configurations. Every write is atomic (temporary file, fsync, rename,
  * fsync of the directory), mode 0600.
  */
-#ifndef YK_STATE_H
-#define YK_STATE_H
+#ifndef YK_PERSIST_H
+#define YK_PERSIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "domain.h"
+#include "sm.h"
 
 struct yk_persist {
 	bool maintenance;
@@ -28,21 +28,18 @@ struct yk_persist {
 };
 
 /* Creates state_dir (0700) if needed and checks it is a writable directory. */
-int state_dir_prepare(const char *dir, char *err, size_t errlen);
+int persist_dir_prepare(const char *dir, char *err, size_t errlen);
 
 /*
  * Loads NAME's record. Returns 1 when found, 0 when there is none (p is
  * zeroed). A truncated, corrupt or foreign file is moved aside to
  * FILE.corrupt-TIMESTAMP with one log line, and 0 is returned.
  */
-int state_load(const char *dir, const char *name, struct yk_persist *p);
-int state_save(const char *dir, const char *name, const struct yk_persist *p);
+int persist_load(const char *dir, const char *name, struct yk_persist *p);
+int persist_save(const char *dir, const char *name, const struct yk_persist *p);
 
 /* The captured configuration (JSON text); NULL when none or unreadable. */
-char *state_load_config(const char *dir, const char *name);
-int state_save_config(const char *dir, const char *name, const char *json);
-
-/* Writes data to path atomically with the given mode. 0 or -1 (errno set). */
-int state_write_atomic(const char *path, const char *data, size_t len, int mode);
+char *persist_load_config(const char *dir, const char *name);
+int persist_save_config(const char *dir, const char *name, const char *json);
 
 #endif

@@ -1,13 +1,14 @@
 /*
- * domain.c - the per-domain state machine: (state, event, now) -> (state,
+ * sm.c - the per-domain state machine: (state, event, now) -> (state,
  * actions). It decides when a domain is healthy, failing, owed a recovery,
  * waiting in backoff or given up on; the caller carries the actions out.
  *
  * Pure by design: never does I/O, never reads a clock (time comes in as
  * `now`) and never logs, so the unit tests can drive it with a fake clock.
  * Its one allocation is the recovery history, grown when a recovery is
- * recorded (most domains never need one); yk_sm_free gives it back. The states are those of the interface ("Domain states");
- * tests/unit/test_domain.c pins down every transition.
+ * recorded (most domains never need one); yk_sm_free gives it back. The
+ * states are those of the interface ("Domain states");
+ * tests/unit/test_sm.c pins down every transition.
  */
 #include "config.h"
 
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #include "conf.h"
-#include "domain.h"
+#include "sm.h"
 
 static int64_t	 ms_from_conf(uint64_t);
 static int64_t	 add_sat(int64_t, int64_t);
@@ -77,18 +78,6 @@ static const char *const state_names[YK_NSTATES] = {
 	[YK_PAUSED] = "paused",
 };
 
-#define YK_NSHUTDOWN_REASONS (YK_SD_UNKNOWN + 1)
-
-static const char *const shutdown_names[YK_NSHUTDOWN_REASONS] = {
-	[YK_SD_POWEROFF] = "poweroff",
-	[YK_SD_REBOOT] = "reboot",
-	[YK_SD_SUSPEND] = "suspend",
-	[YK_SD_CRASH] = "crash",
-	[YK_SD_WATCHDOG] = "watchdog",
-	[YK_SD_SOFT_RESET] = "soft_reset",
-	[YK_SD_UNKNOWN] = "unknown",
-};
-
 /* ---- names -------------------------------------------------------------- */
 
 static int
@@ -116,20 +105,6 @@ int
 yk_state_from_name(const char *name)
 {
 	return name_index(state_names, YK_NSTATES, name);
-}
-
-const char *
-yk_shutdown_reason_name(enum yk_shutdown_reason r)
-{
-	if ((unsigned)r >= YK_NSHUTDOWN_REASONS)
-		return "unknown";
-	return shutdown_names[r];
-}
-
-int
-yk_shutdown_reason_from_name(const char *name)
-{
-	return name_index(shutdown_names, YK_NSHUTDOWN_REASONS, name);
 }
 
 /* ---- parameters --------------------------------------------------------- */

@@ -413,7 +413,7 @@ open_bev(struct hv_sim *sim, bufferevent_data_cb readcb, char *err, size_t errle
 	struct bufferevent *bev;
 	int fd;
 
-	fd = yk_unix_connect(sim->path);
+	fd = yk_unix_connect(sim->path, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot connect to simhv at %s: %s",
 		    sim->path, strerror(errno));

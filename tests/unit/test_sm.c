@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
-#include "domain.h"
+#include "sm.h"
 
 #define SEC	1000LL
 #define MIN	(60 * SEC)

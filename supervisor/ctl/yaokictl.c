@@ -28,12 +28,13 @@
 
 #include <json-c/json.h>
 
+#include "control_proto.h"
+#include "text.h"
+#include "unix_socket.h"
+
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
-
-/* The contract's default, whatever the install prefix (yaokid's too). */
-#define YK_DEFAULT_SOCKET "/run/yaoki/yaokid.sock"
 
 #define EXIT_USAGE	1
 #define EXIT_REFUSED	1
@@ -41,30 +42,9 @@
 
 #define REPLY_MAX	(16u * 1024 * 1024)	/* bytes */
 #define IO_TIMEOUT_S	30
-#define REQUEST_MAX	1024		/* the daemon's line limit */
-#define NAME_MAX_LEN	63
 #define ERROR_SHOWN	40		/* probe error text in a cell */
 #define CELL		128
 #define NCOLS		7
-
-enum reply_kind { REPLY_STATUS, REPLY_METRICS, REPLY_VERSION, REPLY_ACK };
-
-struct command {
-	const char	*name;
-	int		 min_args, max_args;	/* DOMAIN arguments */
-	enum reply_kind	 kind;
-};
-
-static const struct command commands[] = {
-	{ "status",	0, 1, REPLY_STATUS },
-	{ "metrics",	0, 0, REPLY_METRICS },
-	{ "version",	0, 0, REPLY_VERSION },
-	{ "pause",	1, 1, REPLY_ACK },
-	{ "resume",	1, 1, REPLY_ACK },
-	{ "recover",	1, 1, REPLY_ACK },
-	{ "reset",	1, 1, REPLY_ACK },
-	{ "reload",	0, 0, REPLY_ACK },
-};
 
 struct reply {
 	char	*buf;
@@ -73,16 +53,12 @@ struct reply {
 
 static void usage(FILE *fp);
 static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const struct command *command_find(const char *name);
-static bool domain_name_valid(const char *name);
-static int ctl_connect(const char *path);
 static int ctl_send(int fd, const char *req);
 static int ctl_receive(int fd, struct reply *r, const char **why);
 static struct json_object *reply_parse(const struct reply *r);
 static bool reply_failed(struct json_object *obj, bool raw);
 static void print_raw_line(const struct reply *r);
 static int print_status(struct json_object *obj, time_t now);
-static void cell_sanitize(char *dst, size_t len, const char *src);
 static int iso8601_parse(const char *text, time_t *out);
 static void format_ago(char *buf, size_t len, const char *at, time_t now);
 static void format_probe(char *buf, size_t len, struct json_object *p,
@@ -93,7 +69,7 @@ static void format_domain_row(char row[NCOLS][CELL], struct json_object *d,
     time_t now);
 static void print_row(char row[NCOLS][CELL], const size_t width[NCOLS]);
 static int handle_metrics(const struct reply *r);
-static int handle_json(const struct command *cmd, const struct reply *r,
+static int handle_json(const struct yk_ctl_command *cmd, const struct reply *r,
     bool json_out, const char *sockpath);
 static const char *obj_string(struct json_object *o, const char *key);
 static bool obj_number(struct json_object *o, const char *key, double *out);
@@ -101,19 +77,17 @@ static bool obj_number(struct json_object *o, const char *key, double *out);
 static void
 usage(FILE *fp)
 {
+	size_t i;
+
 	fprintf(fp,
 	    "usage: yaokictl [-j] [-s SOCKET] COMMAND [DOMAIN]\n"
 	    "       yaokictl -h | -V\n"
-	    "commands:\n"
-	    "  status [DOMAIN]   health of every domain (or one)\n"
-	    "  metrics           Prometheus text exposition\n"
-	    "  version           the daemon's version\n"
-	    "  pause DOMAIN      maintenance: stop probing, never recover\n"
-	    "  resume DOMAIN     end maintenance\n"
-	    "  recover DOMAIN    recover the domain now\n"
-	    "  reset DOMAIN      clear unrecoverable and the recovery history\n"
-	    "  reload            reload the configuration\n"
-	    "default socket: %s (or $YAOKI_SOCKET)\n", YK_DEFAULT_SOCKET);
+	    "commands:\n");
+	for (i = 0; i < yk_ctl_ncommands; i++)
+		fprintf(fp, "  %-17s %s\n", yk_ctl_commands[i].synopsis,
+		    yk_ctl_commands[i].help);
+	fprintf(fp, "default socket: %s (or $YAOKI_SOCKET)\n",
+	    YK_CTL_DEFAULT_SOCKET);
 }
 
 static void
@@ -126,61 +100,6 @@ errmsg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static const struct command *
-command_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
-
-/* Same rule as yaoki.conf(5); also keeps the request one clean line. */
-static bool
-domain_name_valid(const char *name)
-{
-	size_t n = strlen(name), i;
-
-	if (n == 0 || n > NAME_MAX_LEN || name[0] == '.' || name[0] == '-')
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Returns a connected socket, or -1 with errno set. */
-static int
-ctl_connect(const char *path)
-{
-	struct sockaddr_un sun;
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-	int fd, saved;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	/* The caller checked that path fits. */
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	/* SO_SNDTIMEO also bounds connect() when the listen queue is full. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
 }
 
 static int
@@ -308,7 +227,7 @@ reply_failed(struct json_object *obj, bool raw)
 			n = sizeof(shown) - 1;
 		memcpy(shown, e, n);
 		shown[n] = '\0';
-		cell_sanitize(shown, sizeof(shown), shown);
+		yk_text_printable(shown, sizeof(shown), shown);
 		if (raw)
 			fprintf(stderr, "%s\n", shown);
 		else
@@ -355,20 +274,6 @@ obj_number(struct json_object *o, const char *key, double *out)
 	return true;
 }
 
-/* Copies src for a terminal: control and non-ASCII bytes become '?'. */
-static void
-cell_sanitize(char *dst, size_t len, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src[i] != '\0' && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
-}
-
 /* "2026-11-27T17:00:00Z", optionally with ".fff" and/or "+00:00". */
 static int
 iso8601_parse(const char *text, time_t *out)
@@ -404,7 +309,7 @@ format_ago(char *buf, size_t len, const char *at, time_t now)
 	long long d;
 
 	if (at == NULL || iso8601_parse(at, &t) == -1) {
-		cell_sanitize(buf, len, at ? at : "?");
+		yk_text_printable(buf, len, at ? at : "?");
 		return;
 	}
 	d = (long long)now - (long long)t;
@@ -445,7 +350,7 @@ format_probe(char *buf, size_t len, struct json_object *p, time_t now)
 		return;
 	}
 	if ((err = obj_string(p, "error")) != NULL) {
-		cell_sanitize(what, sizeof(what), err);
+		yk_text_printable(what, sizeof(what), err);
 		if (strlen(err) > ERROR_SHOWN)
 			memcpy(what + ERROR_SHOWN - 3, "...", 4);
 	} else if (obj_number(p, "http_status", &v))
@@ -468,7 +373,7 @@ format_recovery(char *buf, size_t len, struct json_object *r, time_t now)
 		return;
 	}
 	res = obj_string(r, "result");
-	cell_sanitize(result, sizeof(result), res ? res : "?");
+	yk_text_printable(result, sizeof(result), res ? res : "?");
 	if (obj_number(r, "seconds", &v))
 		snprintf(secs, sizeof(secs), "%.1fs ", v);
 	format_ago(ago, sizeof(ago), obj_string(r, "at"), now);
@@ -483,13 +388,13 @@ format_domain_row(char row[NCOLS][CELL], struct json_object *d, time_t now)
 	double n;
 
 	s = obj_string(d, "name");
-	cell_sanitize(row[0], CELL, s ? s : "?");
+	yk_text_printable(row[0], CELL, s ? s : "?");
 	if (obj_number(d, "domid", &n))
 		snprintf(row[1], CELL, "%.0f", n);
 	else
 		snprintf(row[1], CELL, "-");
 	s = obj_string(d, "state");
-	cell_sanitize(row[2], CELL, s ? s : "?");
+	yk_text_printable(row[2], CELL, s ? s : "?");
 	if (obj_number(d, "consecutive_failures", &n))
 		snprintf(row[3], CELL, "%.0f", n);
 	else
@@ -546,9 +451,9 @@ print_status(struct json_object *obj, time_t now)
 	}
 
 	s = obj_string(obj, "host");
-	cell_sanitize(host, sizeof(host), s ? s : "?");
+	yk_text_printable(host, sizeof(host), s ? s : "?");
 	s = obj_string(obj, "version");
-	cell_sanitize(version, sizeof(version), s ? s : "?");
+	yk_text_printable(version, sizeof(version), s ? s : "?");
 	held = json_object_object_get_ex(obj, "hold", &hold) &&
 	    json_object_get_boolean(hold);
 	printf("host %s, yaokid %s, hold: %s\n", host, version,
@@ -578,7 +483,7 @@ handle_metrics(const struct reply *r)
 }
 
 static int
-handle_json(const struct command *cmd, const struct reply *r, bool json_out,
+handle_json(const struct yk_ctl_command *cmd, const struct reply *r, bool json_out,
     const char *sockpath)
 {
 	struct json_object *obj;
@@ -595,13 +500,13 @@ handle_json(const struct command *cmd, const struct reply *r, bool json_out,
 	}
 	if (json_out)
 		print_raw_line(r);
-	else if (cmd->kind == REPLY_STATUS) {
+	else if (cmd->reply == YK_REPLY_STATUS) {
 		if (print_status(obj, time(NULL)) == -1) {
 			errmsg("malformed status reply from yaokid at %s",
 			    sockpath);
 			rv = EXIT_UNREACHABLE;
 		}
-	} else if (cmd->kind == REPLY_VERSION) {
+	} else if (cmd->reply == YK_REPLY_VERSION) {
 		if ((v = obj_string(obj, "version")) != NULL)
 			printf("%s\n", v);
 		else {
@@ -617,9 +522,9 @@ handle_json(const struct command *cmd, const struct reply *r, bool json_out,
 int
 main(int argc, char *argv[])
 {
-	const struct command *cmd;
+	const struct yk_ctl_command *cmd;
 	const char *sockpath = NULL, *why;
-	char req[REQUEST_MAX];
+	char req[YK_CTL_REQUEST_MAX];
 	struct reply r;
 	bool json_out = false;
 	int ch, nargs, fd, rv;
@@ -650,24 +555,23 @@ main(int argc, char *argv[])
 		errmsg("no command given (try yaokictl -h)");
 		return EXIT_USAGE;
 	}
-	if ((cmd = command_find(argv[0])) == NULL) {
+	if ((cmd = yk_ctl_command_find(argv[0])) == NULL) {
 		errmsg("unknown command: %s (try yaokictl -h)", argv[0]);
 		return EXIT_USAGE;
 	}
 	nargs = argc - 1;
-	if (nargs < cmd->min_args || nargs > cmd->max_args) {
-		if (cmd->max_args == 0)
+	if (nargs > (cmd->arg == YK_ARG_NONE ? 0 : 1) ||
+	    (nargs == 0 && cmd->arg == YK_ARG_REQUIRED)) {
+		if (cmd->arg == YK_ARG_NONE)
 			errmsg("%s takes no argument", cmd->name);
-		else if (cmd->min_args == 0)
-			errmsg("usage: yaokictl %s [DOMAIN]", cmd->name);
 		else
-			errmsg("usage: yaokictl %s DOMAIN", cmd->name);
+			errmsg("usage: yaokictl %s", cmd->synopsis);
 		return EXIT_USAGE;
 	}
-	if (nargs == 1 && !domain_name_valid(argv[1])) {
+	if (nargs == 1 && !yk_domain_name_valid(argv[1])) {
 		errmsg("invalid domain name: 1 to %d characters of "
 		    "[A-Za-z0-9_.-], not starting with '.' or '-'",
-		    NAME_MAX_LEN);
+		    YK_DOMAIN_NAME_MAX);
 		return EXIT_USAGE;
 	}
 
@@ -675,7 +579,7 @@ main(int argc, char *argv[])
 	    *sockpath == '\0')
 		sockpath = NULL;
 	if (sockpath == NULL)
-		sockpath = YK_DEFAULT_SOCKET;
+		sockpath = YK_CTL_DEFAULT_SOCKET;
 	if (*sockpath == '\0' ||
 	    strlen(sockpath) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		errmsg("socket path empty or too long: %s", sockpath);
@@ -684,7 +588,8 @@ main(int argc, char *argv[])
 
 	snprintf(req, sizeof(req), "%s%s%s\n", cmd->name, nargs ? " " : "",
 	    nargs ? argv[1] : "");
-	if ((fd = ctl_connect(sockpath)) == -1 || ctl_send(fd, req) == -1) {
+	if ((fd = yk_unix_connect(sockpath, IO_TIMEOUT_S)) == -1 ||
+	    ctl_send(fd, req) == -1) {
 		errmsg("cannot reach yaokid at %s: %s", sockpath,
 		    strerror(errno));
 		if (fd != -1)
@@ -701,7 +606,7 @@ main(int argc, char *argv[])
 	}
 	close(fd);
 
-	if (cmd->kind == REPLY_METRICS)
+	if (cmd->reply == YK_REPLY_METRICS)
 		rv = handle_metrics(&r);
 	else
 		rv = handle_json(cmd, &r, json_out, sockpath);

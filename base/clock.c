@@ -1,5 +1,5 @@
 /*
- * clock.c - monotonic milliseconds and UTC time text.
+ * clock.c - monotonic and wall-clock milliseconds, UTC time text.
  */
 #include "config.h"
 
@@ -13,6 +13,15 @@ yk_now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+yk_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

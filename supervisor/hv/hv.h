@@ -12,12 +12,10 @@
 #include <stddef.h>
 
 #include "conf.h"
-#include "domain.h"
+#include "hv_types.h"
 
 struct event_base;
 struct hv;
-
-enum hv_dstate { HV_RUNNING, HV_PAUSED, HV_SHUTDOWN, HV_DYING };
 
 struct hv_dominfo {
 	char name[128];
@@ -82,12 +80,12 @@ struct hv {
  * one-line reason in err (yaokid then exits 2).
  */
 struct hv *hv_open(const struct yk_config *cfg, struct event_base *base,
-    hv_event_fn *on_event, void *event_arg, char *err, size_t errlen);
+    char *err, size_t errlen);
+/* Where the backend delivers domain events (none until this is called). */
+void hv_set_event_handler(struct hv *hv, hv_event_fn *on_event, void *arg);
 
 struct hv *hv_sim_open(const char *socket_path, struct event_base *base,
     char *err, size_t errlen);
 struct hv *hv_libxl_open(struct event_base *base, char *err, size_t errlen);
-
-const char *hv_dstate_name(enum hv_dstate s);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * state.c - reads and writes yaokid's files under state_dir.
+ * persist.c - reads and writes yaokid's files under state_dir.
  *
  * Owns the on-disk format (json-c) and the atomic-write discipline. A file
  * that cannot be trusted is moved aside, never fatal: yaokid starts fresh
@@ -23,8 +23,9 @@
 
 #include <json-c/json.h>
 
+#include "file.h"
 #include "log.h"
-#include "state.h"
+#include "persist.h"
 
 #define STATE_FORMAT 1
 #define STATE_MAX_FILE (8u << 20)
@@ -79,7 +80,7 @@ remove_stale_temporaries(const char *dir)
 }
 
 int
-state_dir_prepare(const char *dir, char *err, size_t errlen)
+persist_dir_prepare(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -101,117 +102,11 @@ state_dir_prepare(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-fsync_dir_of(const char *path)
-{
-	char tmp[PATH_MAX];
-	int fd, rc;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-int
-state_write_atomic(const char *path, const char *data, size_t len, int mode)
-{
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	int fd, saved;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd == -1)
-		return -1;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fchmod(fd, mode) == -1 || fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	return fsync_dir_of(path);
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return -1;
-}
-
 static void
 state_path(char *buf, size_t len, const char *dir, const char *name,
     const char *suffix)
 {
 	snprintf(buf, len, "%s/%s.%s", dir, name, suffix);
-}
-
-static char *
-read_file(const char *path, size_t *lenp)
-{
-	struct stat st;
-	size_t off = 0;
-	char *buf;
-	ssize_t n;
-	int fd, saved;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > STATE_MAX_FILE) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return NULL;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			saved = n == 0 ? EIO : errno;
-			close(fd);
-			free(buf);
-			errno = saved;
-			return NULL;
-		}
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	if (strlen(buf) != off) {     /* a NUL byte: not what yaokid wrote */
-		free(buf);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (lenp != NULL)
-		*lenp = off;
-	return buf;
 }
 
 /* The whole text must be one JSON value (a torn write is not). */
@@ -358,7 +253,7 @@ persist_clear(struct yk_persist *p)
 }
 
 int
-state_load(const char *dir, const char *name, struct yk_persist *p)
+persist_load(const char *dir, const char *name, struct yk_persist *p)
 {
 	char path[PATH_MAX];
 	struct json_object *o;
@@ -367,7 +262,8 @@ state_load(const char *dir, const char *name, struct yk_persist *p)
 
 	persist_clear(p);
 	state_path(path, sizeof(path), dir, name, "state.json");
-	text = read_file(path, &len);
+	text = yk_file_read(path, STATE_MAX_FILE, YK_FILE_NOFOLLOW | YK_FILE_NO_NUL,
+	    &len);
 	if (text == NULL) {
 		if (errno != ENOENT)
 			move_aside(path, "unreadable");
@@ -386,7 +282,7 @@ state_load(const char *dir, const char *name, struct yk_persist *p)
 }
 
 int
-state_save(const char *dir, const char *name, const struct yk_persist *p)
+persist_save(const char *dir, const char *name, const struct yk_persist *p)
 {
 	char path[PATH_MAX];
 	struct json_object *o, *hist, *intent;
@@ -416,7 +312,7 @@ state_save(const char *dir, const char *name, const struct yk_persist *p)
 		json_object_object_add(o, "intent", NULL);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	state_path(path, sizeof(path), dir, name, "state.json");
-	rc = state_write_atomic(path, text, strlen(text), 0600);
+	rc = yk_file_write_atomic(path, text, strlen(text), 0600);
 	if (rc == -1)
 		log_warn("%s: cannot save state to %s", name, path);
 	json_object_put(o);
@@ -424,7 +320,7 @@ state_save(const char *dir, const char *name, const struct yk_persist *p)
 }
 
 char *
-state_load_config(const char *dir, const char *name)
+persist_load_config(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct json_object *o;
@@ -432,7 +328,8 @@ state_load_config(const char *dir, const char *name)
 	char *text;
 
 	state_path(path, sizeof(path), dir, name, "domain.json");
-	text = read_file(path, &len);
+	text = yk_file_read(path, STATE_MAX_FILE, YK_FILE_NOFOLLOW | YK_FILE_NO_NUL,
+	    &len);
 	if (text == NULL) {
 		if (errno != ENOENT)
 			move_aside(path, "unreadable");
@@ -450,13 +347,13 @@ state_load_config(const char *dir, const char *name)
 }
 
 int
-state_save_config(const char *dir, const char *name, const char *json)
+persist_save_config(const char *dir, const char *name, const char *json)
 {
 	char path[PATH_MAX];
 	int rc;
 
 	state_path(path, sizeof(path), dir, name, "domain.json");
-	rc = state_write_atomic(path, json, strlen(json), 0600);
+	rc = yk_file_write_atomic(path, json, strlen(json), 0600);
 	if (rc == -1)
 		log_warn("%s: cannot save the captured configuration to %s", name, path);
 	return rc;

@@ -1,0 +1,29 @@
+/*
+ * file.h - whole files: read one into memory, write one atomically
+ * (temporary file, fsync, rename, fsync of the directory).
+ */
+#ifndef YK_FILE_H
+#define YK_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define YK_FILE_NOFOLLOW 0x01  /* a symbolic link is refused (ELOOP) */
+#define YK_FILE_NO_NUL   0x02  /* a NUL byte inside is refused (EINVAL) */
+
+/*
+ * The whole file as a NUL-terminated string (length in *lenp if not NULL),
+ * or NULL with errno set: EISDIR for a directory, EFBIG when it holds more
+ * than max bytes, ENOMEM, or what open/read said.
+ */
+char *yk_file_read(const char *path, size_t max, int flags, size_t *lenp);
+
+/*
+ * Replaces path with data atomically: written to PATH.tmp.PID with the
+ * given mode, fsynced, renamed over path, and the directory fsynced.
+ * 0, or -1 with errno set (path is then untouched).
+ */
+int yk_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode);
+
+#endif
