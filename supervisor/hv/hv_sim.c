@@ -30,26 +30,26 @@
 
 #define SIM_MAX_LINE (4u << 20)
 
-enum sim_req_kind { REQ_LIST, REQ_CAPTURE, REQ_CREATE, REQ_DESTROY, REQ_REBOOT };
+enum sim_call_kind { REQ_LIST, REQ_CAPTURE, REQ_CREATE, REQ_DESTROY, REQ_REBOOT };
 
-struct sim_req {
-	TAILQ_ENTRY(sim_req) entry;
+struct sim_call {
+	TAILQ_ENTRY(sim_call) entry;
 	int64_t id;
-	enum sim_req_kind kind;
+	enum sim_call_kind kind;
 	void *cb;
 	void *arg;
 	struct event *deadline;
 	struct hv_sim *sim;
 	int offline;                  /* queued while simhv was unreachable */
 };
-TAILQ_HEAD(sim_req_list, sim_req);
+TAILQ_HEAD(sim_call_list, sim_call);
 
 struct hv_sim {
 	struct hv hv;                 /* first: struct hv * casts to this */
 	char *path;
 	struct bufferevent *req_bev;
 	struct bufferevent *ev_bev;
-	struct sim_req_list pending;
+	struct sim_call_list pending;
 	int64_t next_id;
 	struct event *reconnect;
 	int connected;
@@ -77,7 +77,7 @@ static const struct hv_ops sim_ops = {
 
 /* Deadlines per request kind; a destroy that outlives it counts as done. */
 static int
-req_deadline_s(enum sim_req_kind kind)
+req_deadline_s(enum sim_call_kind kind)
 {
 	switch (kind) {
 	case REQ_DESTROY: return 60;
@@ -89,7 +89,7 @@ req_deadline_s(enum sim_req_kind kind)
 /* ---- completing requests ---------------------------------------------- */
 
 static void
-req_free(struct sim_req *r)
+req_free(struct sim_call *r)
 {
 	if (r->deadline != NULL)
 		event_free(r->deadline);
@@ -175,7 +175,7 @@ parse_brief(struct json_object *d, struct hv_dominfo *out)
 }
 
 static void
-complete_list(struct sim_req *r, struct json_object *reply, const char *err)
+complete_list(struct sim_call *r, struct json_object *reply, const char *err)
 {
 	hv_list_fn *cb = (hv_list_fn *)r->cb;
 	struct json_object *arr;
@@ -204,7 +204,7 @@ complete_list(struct sim_req *r, struct json_object *reply, const char *err)
 }
 
 static void
-req_complete(struct sim_req *r, struct json_object *reply, const char *err)
+req_complete(struct sim_call *r, struct json_object *reply, const char *err)
 {
 	switch (r->kind) {
 	case REQ_LIST:
@@ -228,7 +228,7 @@ req_complete(struct sim_req *r, struct json_object *reply, const char *err)
 static void
 req_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct sim_req *r = arg;
+	struct sim_call *r = arg;
 	struct hv_sim *sim = r->sim;
 
 	(void)fd; (void)what;
@@ -247,7 +247,7 @@ req_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 fail_all_pending(struct hv_sim *sim, const char *why)
 {
-	struct sim_req *r;
+	struct sim_call *r;
 
 	while ((r = TAILQ_FIRST(&sim->pending)) != NULL) {
 		TAILQ_REMOVE(&sim->pending, r, entry);
@@ -262,7 +262,7 @@ static void
 handle_reply(struct hv_sim *sim, const char *line)
 {
 	struct json_object *reply, *okv, *idv;
-	struct sim_req *r;
+	struct sim_call *r;
 	int64_t id;
 
 	reply = json_tokener_parse(line);
@@ -452,11 +452,11 @@ sim_connect(struct hv_sim *sim, char *err, size_t errlen)
 
 /* Sends {"id": N, "cmd": CMD, "args": [ARG]} and queues the callback. */
 static void
-sim_request(struct hv_sim *sim, enum sim_req_kind kind, const char *cmd,
+sim_request(struct hv_sim *sim, enum sim_call_kind kind, const char *cmd,
     const char *arg1, void *cb, void *arg)
 {
 	struct json_object *o, *args;
-	struct sim_req *r;
+	struct sim_call *r;
 	struct timeval tv = { req_deadline_s(kind), 0 };
 	const char *text;
 
@@ -494,7 +494,7 @@ sim_request(struct hv_sim *sim, enum sim_req_kind kind, const char *cmd,
 }
 
 static void
-sim_request_domid(struct hv_sim *sim, enum sim_req_kind kind, const char *cmd,
+sim_request_domid(struct hv_sim *sim, enum sim_call_kind kind, const char *cmd,
     int domid, void *cb, void *arg)
 {
 	char buf[16];
@@ -541,7 +541,7 @@ static void
 sim_close(struct hv *hv)
 {
 	struct hv_sim *sim = (struct hv_sim *)hv;
-	struct sim_req *r;
+	struct sim_call *r;
 
 	while ((r = TAILQ_FIRST(&sim->pending)) != NULL) {
 		TAILQ_REMOVE(&sim->pending, r, entry);
