@@ -219,7 +219,7 @@ parse_record(struct json_object *o, const char *name, struct yk_persist *p)
 	    opt_bool(o, "unrecoverable", &p->unrecoverable) == -1 ||
 	    opt_bool(o, "created_by_us", &p->created_by_us) == -1 ||
 	    opt_int(o, "created_domid", -1, INT32_MAX, &domid) == -1 ||
-	    opt_int(o, "streak", 0, YK_SM_HIST_MAX, &streak) == -1)
+	    opt_int(o, "streak", 0, UINT_MAX, &streak) == -1)
 		return -1;
 	p->created_domid = (int)domid;
 	p->streak = (unsigned)streak;
@@ -297,7 +297,7 @@ persist_save(const char *dir, const char *name, const struct yk_persist *p)
 	json_object_object_add(o, "unrecoverable", json_object_new_boolean(p->unrecoverable));
 	json_object_object_add(o, "created_by_us", json_object_new_boolean(p->created_by_us));
 	json_object_object_add(o, "created_domid", json_object_new_int(p->created_domid));
-	json_object_object_add(o, "streak", json_object_new_int((int)p->streak));
+	json_object_object_add(o, "streak", json_object_new_int64(p->streak));
 	json_object_object_add(o, "reason", json_object_new_string(p->reason));
 	hist = json_object_new_array();
 	for (i = 0; i < p->nhist; i++)

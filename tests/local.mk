@@ -31,8 +31,22 @@ tests_unit_test_proto_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_proto_LDADD = libykproto.a libykbase.a $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/test_persist
+tests_unit_test_persist_SOURCES = tests/unit/test_persist.c
+tests_unit_test_persist_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_persist_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_persist_LDADD = libykcore.a libyksm.a libykhv.a libykconf.a \
+	libykproto.a libykbase.a $(CMOCKA_LIBS) $(JSONC_LIBS) $(CONFUSE_LIBS) \
+	$(CURL_LIBS) $(EVENT_LIBS)
+
+check_PROGRAMS += tests/unit/test_base
+tests_unit_test_base_SOURCES = tests/unit/test_base.c
+tests_unit_test_base_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_base_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_base_LDADD = libykbase.a $(CMOCKA_LIBS)
+
 TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
-	tests/unit/test_proto
+	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base
 endif
 
 # The include graph: no cycles, no upward includes (HACKING.md).
