@@ -81,10 +81,15 @@ yk_file_read(const char *path, size_t max, int flags, size_t *lenp)
 	    ((flags & YK_FILE_NOFOLLOW) ? O_NOFOLLOW : 0));
 	if (fd == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
-		saved = S_ISDIR(st.st_mode) ? EISDIR : errno;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
 		close(fd);
 		errno = saved;
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		errno = EISDIR;
 		return NULL;
 	}
 	if (read_all(fd, max, &buf, &len) == -1) {
