@@ -1,6 +1,6 @@
 /*
- * test_domain.c - unit tests of the per-domain state machine
- * (supervisor/domain.c), driven with a fake clock.
+ * test_sm.c - unit tests of the per-domain state machine
+ * (supervisor/sm.c), driven with a fake clock.
  *
  * Every test walks the machine through real events and checks, after each
  * step, the returned action bits, the state, the counters and wake_at. No
