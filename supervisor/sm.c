@@ -52,14 +52,23 @@ static unsigned	 on_probe(struct yk_sm *, const struct yk_sm_params *,
 static unsigned	 on_timer(struct yk_sm *, const struct yk_sm_params *,
 		    const struct yk_sm_event *, int64_t);
 static unsigned	 on_domain_up(struct yk_sm *, const struct yk_sm_params *,
-		    int64_t);
+		    const struct yk_sm_event *, int64_t);
 static unsigned	 on_domain_paused(struct yk_sm *);
 static unsigned	 on_domain_shutdown(struct yk_sm *,
 		    const struct yk_sm_params *, const struct yk_sm_event *,
 		    int64_t);
-static unsigned	 on_domain_gone(struct yk_sm *);
+static unsigned	 on_domain_gone(struct yk_sm *, const struct yk_sm_event *);
+static unsigned	 on_xen_op(struct yk_sm *, const struct yk_sm_event *);
+static unsigned	 on_adopted(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 on_intent_failed(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 on_gave_up(struct yk_sm *, const char *);
+static unsigned	 on_resume_recovery(struct yk_sm *);
+static int64_t	 started_at(const struct yk_sm_event *, int64_t);
 static unsigned	 on_recovery_done(struct yk_sm *, const struct yk_sm_params *,
 		    const struct yk_sm_event *, int64_t);
+static void	 enter_paused_by_xen(struct yk_sm *);
 static unsigned	 on_cmd_pause(struct yk_sm *);
 static unsigned	 on_cmd_resume(struct yk_sm *, const struct yk_sm_params *,
 		    int64_t);
@@ -76,6 +85,14 @@ static const char *const state_names[YK_NSTATES] = {
 	[YK_BACKOFF] = "backoff",
 	[YK_UNRECOVERABLE] = "unrecoverable",
 	[YK_PAUSED] = "paused",
+};
+
+static const char *const xen_op_reasons[] = {
+	[YK_XOP_NONE] = "",
+	[YK_XOP_MIGRATING_OUT] = "migrating away",
+	[YK_XOP_MIGRATING_IN] = "migrating in",
+	[YK_XOP_SAVING] = "being saved",
+	[YK_XOP_RESTORING] = "being restored",
 };
 
 /* ---- names -------------------------------------------------------------- */
@@ -105,6 +122,14 @@ int
 yk_state_from_name(const char *name)
 {
 	return name_index(state_names, YK_NSTATES, name);
+}
+
+const char *
+yk_xen_op_reason(enum yk_xen_op op)
+{
+	if ((unsigned)op >= sizeof(xen_op_reasons) / sizeof(xen_op_reasons[0]))
+		return "";
+	return xen_op_reasons[op];
 }
 
 /* ---- parameters --------------------------------------------------------- */
@@ -289,11 +314,16 @@ enter_unrecoverable(struct yk_sm *sm, const struct yk_sm_params *p)
 	return YK_ACT_HOOK | YK_ACT_PERSIST;
 }
 
+/*
+ * The start period runs from since: the moment the domain started, which
+ * is long ago for a domain found running when yaokid itself starts.
+ */
 static void
-enter_starting(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+enter_starting(struct yk_sm *sm, const struct yk_sm_params *p, int64_t since)
 {
 	sm->state = YK_STARTING;
-	sm->start_until = add_sat(now, p->start_period_ms > 0 ?
+	sm->xen_op = YK_XOP_NONE;
+	sm->start_until = add_sat(since, p->start_period_ms > 0 ?
 	    p->start_period_ms : 0);
 	sm->start_seen_ok = false;
 	sm->consecutive_failures = 0;
@@ -456,22 +486,39 @@ on_timer(struct yk_sm *sm, const struct yk_sm_params *p,
 
 /* ---- hypervisor events -------------------------------------------------- */
 
-static unsigned
-on_domain_up(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+/* When the domain of ev started, never later than now. */
+static int64_t
+started_at(const struct yk_sm_event *ev, int64_t now)
 {
-	bool was_ours;
+	return ev->started > 0 && ev->started < now ? ev->started : now;
+}
+
+static unsigned
+on_domain_up(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	bool was_ours = sm->created_by_us;
 
 	sm->xen_paused = false;
 	switch (sm->state) {
 	case YK_ABSENT:
-		was_ours = sm->created_by_us;
-		sm->created_by_us = false;
+		sm->created_by_us = ev->ours;
 		sm->reboot_pending = false;
-		enter_starting(sm, p, now);
-		return was_ours ? YK_ACT_PERSIST : 0;
+		enter_starting(sm, p, started_at(ev, now));
+		return was_ours != ev->ours ? YK_ACT_PERSIST : 0;
 	case YK_PAUSED:
-		if (!sm->maintenance)
-			enter_starting(sm, p, now);
+		if (sm->maintenance) {
+			sm->xen_op = YK_XOP_NONE;
+			return 0;
+		}
+		if (sm->xen_op != YK_XOP_NONE) {
+			/* A migration in or a restore ended here: a new start. */
+			sm->created_by_us = ev->ours;
+			sm->reboot_pending = false;
+			enter_starting(sm, p, started_at(ev, now));
+			return was_ours != ev->ours ? YK_ACT_PERSIST : 0;
+		}
+		enter_starting(sm, p, now);
 		return 0;
 	default:
 		return 0;
@@ -493,8 +540,12 @@ static unsigned
 on_domain_shutdown(struct yk_sm *sm, const struct yk_sm_params *p,
     const struct yk_sm_event *ev, int64_t now)
 {
+	struct yk_sm_event save = { .kind = YK_EV_XEN_OP, .op = YK_XOP_SAVING };
 	bool was_ours;
 
+	/* xl save, or the last second of a migration away: hands off. */
+	if (ev->reason == YK_SD_SUSPEND)
+		return on_xen_op(sm, &save);
 	if (sm->state == YK_RECOVERING || sm->state == YK_UNRECOVERABLE ||
 	    (sm->state == YK_PAUSED && sm->maintenance))
 		return 0;
@@ -537,13 +588,51 @@ on_domain_shutdown(struct yk_sm *sm, const struct yk_sm_params *p,
 	}
 }
 
+/* Where Xen's own operation took the domain: nothing is owed. */
 static unsigned
-on_domain_gone(struct yk_sm *sm)
+xen_op_ended_away(struct yk_sm *sm)
+{
+	static const char *const where[] = {
+		[YK_XOP_NONE] = "",
+		[YK_XOP_MIGRATING_OUT] = "migrated away",
+		[YK_XOP_MIGRATING_IN] = "incoming migration did not complete",
+		[YK_XOP_SAVING] = "saved (xl save)",
+		[YK_XOP_RESTORING] = "restore did not complete",
+	};
+
+	set_reason(sm, "%s", where[sm->xen_op]);
+	sm->xen_op = YK_XOP_NONE;
+	sm->created_by_us = false;
+	sm->streak = 0;
+	enter_absent(sm);
+	return YK_ACT_PERSIST;
+}
+
+static unsigned
+on_domain_gone(struct yk_sm *sm, const struct yk_sm_event *ev)
 {
 	bool was_ours;
 
 	sm->xen_paused = false;
+	if (sm->xen_op != YK_XOP_NONE) {
+		if (sm->state == YK_UNRECOVERABLE || sm->maintenance) {
+			sm->xen_op = YK_XOP_NONE;
+			return 0;
+		}
+		return xen_op_ended_away(sm);
+	}
 	switch (sm->state) {
+	case YK_BACKOFF:
+		if (ev->owed)
+			return 0;	/* yaokid destroyed it: the create is owed */
+		/*
+		 * Destroyed by an operator while yaokid waited to try again:
+		 * the operator's intent wins, nothing is re-created.
+		 */
+		set_reason(sm, "destroyed outside yaokid");
+		sm->created_by_us = false;
+		enter_absent(sm);
+		return YK_ACT_PERSIST;
 	case YK_PAUSED:
 		if (sm->maintenance)
 			return 0;
@@ -585,7 +674,99 @@ on_recovery_done(struct yk_sm *sm, const struct yk_sm_params *p,
 	return YK_ACT_PERSIST;
 }
 
+/* ---- Xen's own operations and adoption --------------------------------- */
+
+/*
+ * Xen's tools took the domain over (migration, save, restore): hands off.
+ * A pending recovery is dropped (YK_ACT_CANCEL); probes stop counting.
+ */
+static unsigned
+on_xen_op(struct yk_sm *sm, const struct yk_sm_event *ev)
+{
+	bool cancel;
+
+	if (ev->op == YK_XOP_NONE || sm->xen_op == ev->op)
+		return 0;
+	/* A migration away that suspends for its last second stays one. */
+	if (sm->xen_op == YK_XOP_MIGRATING_OUT && ev->op == YK_XOP_SAVING)
+		return 0;
+	sm->xen_op = ev->op;
+	if (sm->state == YK_UNRECOVERABLE || sm->maintenance)
+		return 0;
+	cancel = sm->state == YK_RECOVERING || sm->state == YK_BACKOFF;
+	sm->state = YK_PAUSED;
+	sm->wake_at = 0;
+	sm->reboot_pending = false;
+	sm->consecutive_failures = 0;
+	sm->consecutive_successes = 0;
+	set_reason(sm, "%s", yk_xen_op_reason(ev->op));
+	return cancel ? YK_ACT_CANCEL | YK_ACT_PERSIST : 0;
+}
+
+/* Someone else brought the domain back: a new start, not yaokid's. */
+static unsigned
+on_adopted(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	if (sm->state == YK_UNRECOVERABLE || sm->maintenance)
+		return 0;
+	sm->created_by_us = false;
+	sm->xen_paused = false;
+	sm->reboot_pending = false;
+	sm->wake_at = 0;
+	enter_starting(sm, p, started_at(ev, now));
+	return YK_ACT_PERSIST;
+}
+
+/* Without a durable intent nothing is destroyed: wait and try again. */
+static unsigned
+on_intent_failed(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	if (sm->state != YK_RECOVERING)
+		return 0;
+	set_reason(sm, "cannot record the recovery intent (%s); nothing "
+	    "destroyed", ev->why != NULL ? ev->why : "write failed");
+	sm->state = YK_BACKOFF;
+	sm->wake_at = wake_time(now, yk_sm_backoff_delay(sm, p));
+	return YK_ACT_PERSIST;
+}
+
+static unsigned
+on_gave_up(struct yk_sm *sm, const char *why)
+{
+	if (sm->state == YK_UNRECOVERABLE)
+		return 0;
+	set_reason(sm, "%s", why);
+	sm->state = YK_UNRECOVERABLE;
+	sm->wake_at = 0;
+	sm->reboot_pending = false;
+	return YK_ACT_HOOK | YK_ACT_PERSIST;
+}
+
+/* The attempt was counted when it began: finishing it counts nothing. */
+static unsigned
+on_resume_recovery(struct yk_sm *sm)
+{
+	if (sm->state == YK_UNRECOVERABLE || sm->state == YK_RECOVERING)
+		return 0;
+	sm->state = YK_RECOVERING;
+	sm->wake_at = 0;
+	sm->reboot_pending = false;
+	return YK_ACT_RECOVER;
+}
+
 /* ---- operator commands -------------------------------------------------- */
+
+/* Out of maintenance or unrecoverable, into what Xen is doing. */
+static void
+enter_paused_by_xen(struct yk_sm *sm)
+{
+	sm->state = YK_PAUSED;
+	sm->wake_at = 0;
+	if (sm->xen_op != YK_XOP_NONE)
+		set_reason(sm, "%s", yk_xen_op_reason(sm->xen_op));
+}
 
 static unsigned
 on_cmd_pause(struct yk_sm *sm)
@@ -606,10 +787,9 @@ on_cmd_resume(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
 	sm->maintenance = false;
 	if (sm->state != YK_PAUSED && sm->state != YK_UNRECOVERABLE)
 		return was_maint ? YK_ACT_PERSIST : 0;
-	if (sm->xen_paused) {
-		sm->state = YK_PAUSED;
-		sm->wake_at = 0;
-	} else
+	if (sm->xen_paused || sm->xen_op != YK_XOP_NONE)
+		enter_paused_by_xen(sm);
+	else
 		enter_starting(sm, p, now);
 	return YK_ACT_PERSIST;
 }
@@ -620,10 +800,9 @@ on_cmd_reset(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
 	sm->nhist = 0;
 	sm->streak = 0;
 	if (sm->state == YK_UNRECOVERABLE || sm->state == YK_BACKOFF) {
-		if (sm->xen_paused) {
-			sm->state = YK_PAUSED;
-			sm->wake_at = 0;
-		} else
+		if (sm->xen_paused || sm->xen_op != YK_XOP_NONE)
+			enter_paused_by_xen(sm);
+		else
 			enter_starting(sm, p, now);
 	}
 	return YK_ACT_PERSIST;
@@ -656,6 +835,29 @@ yk_sm_free(struct yk_sm *sm)
 	yk_sm_init(sm);
 }
 
+void
+yk_sm_restore(struct yk_sm *sm, const struct yk_sm_saved *saved, int64_t now)
+{
+	unsigned i, skip;
+
+	sm->maintenance = saved->maintenance;
+	sm->created_by_us = saved->created_by_us;
+	sm->streak = saved->streak;
+	/* Out of memory, only the newest entries that fit are kept. */
+	(void)yk_sm_hist_reserve(sm, saved->nhist);
+	skip = saved->nhist > sm->hist_cap ? saved->nhist - sm->hist_cap : 0;
+	sm->nhist = saved->nhist - skip;
+	/* A history "in the future" (the clock was set back) counts as now. */
+	for (i = 0; i < sm->nhist; i++)
+		sm->hist[i] = saved->hist[skip + i] < now ?
+		    saved->hist[skip + i] : now;
+	set_reason(sm, "%s", saved->reason != NULL ? saved->reason : "");
+	if (saved->unrecoverable)
+		sm->state = YK_UNRECOVERABLE;
+	else if (saved->maintenance)
+		sm->state = YK_PAUSED;
+}
+
 bool
 yk_sm_probing(const struct yk_sm *sm)
 {
@@ -671,13 +873,13 @@ yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
 	case YK_EV_PROBE:
 		return on_probe(sm, p, ev, now);
 	case YK_EV_DOMAIN_UP:
-		return on_domain_up(sm, p, now);
+		return on_domain_up(sm, p, ev, now);
 	case YK_EV_DOMAIN_PAUSED:
 		return on_domain_paused(sm);
 	case YK_EV_DOMAIN_SHUTDOWN:
 		return on_domain_shutdown(sm, p, ev, now);
 	case YK_EV_DOMAIN_GONE:
-		return on_domain_gone(sm);
+		return on_domain_gone(sm, ev);
 	case YK_EV_RECOVERY_DONE:
 		return on_recovery_done(sm, p, ev, now);
 	case YK_EV_TIMER:
@@ -690,6 +892,21 @@ yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
 		return on_cmd_recover(sm, now);
 	case YK_EV_CMD_RESET:
 		return on_cmd_reset(sm, p, now);
+	case YK_EV_XEN_OP:
+		return on_xen_op(sm, ev);
+	case YK_EV_ADOPTED:
+		return on_adopted(sm, p, ev, now);
+	case YK_EV_INTENT_FAILED:
+		return on_intent_failed(sm, p, ev, now);
+	case YK_EV_GAVE_UP:
+		return on_gave_up(sm, ev->why != NULL ? ev->why :
+		    "recovery impossible");
+	case YK_EV_HOST_REBOOTED:
+		sm->created_by_us = false;
+		return on_gave_up(sm, "host restarted during a recovery; not "
+		    "re-created (it may run elsewhere)");
+	case YK_EV_RESUME_RECOVERY:
+		return on_resume_recovery(sm);
 	}
 	return 0;
 }

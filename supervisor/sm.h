@@ -45,6 +45,20 @@ struct yk_sm_params {
 void yk_sm_params_from_conf(struct yk_sm_params *p, const struct yk_domain_conf *c);
 
 /*
+ * What Xen's own tools are doing with the domain. While one of these runs,
+ * yaokid neither destroys nor creates it, and probes do not count.
+ */
+enum yk_xen_op {
+	YK_XOP_NONE,
+	YK_XOP_MIGRATING_OUT,      /* "NAME--migratedaway": xl migrate sends it */
+	YK_XOP_MIGRATING_IN,       /* "NAME--incoming": xl migrate-receive */
+	YK_XOP_SAVING,             /* shut down with reason suspend: xl save */
+	YK_XOP_RESTORING,          /* created paused from a save image */
+};
+/* The status reason while op runs ("migrating away", "being saved"...). */
+const char *yk_xen_op_reason(enum yk_xen_op op);
+
+/*
  * >= the largest max_recoveries the configuration allows (100), with room
  * for operator `recover`s. The history grows on demand: a domain that never
  * needed a recovery carries none of it.
@@ -60,7 +74,8 @@ struct yk_sm {
 	int64_t wake_at;            /* when the caller must deliver YK_EV_TIMER; 0 = never */
 	unsigned streak;            /* recovery attempts since the domain was last healthy */
 	bool maintenance;           /* paused by `yaokictl pause` (persisted) */
-	bool xen_paused;            /* paused in Xen or migrating */
+	bool xen_paused;            /* paused in Xen */
+	enum yk_xen_op xen_op;      /* Xen's own tools are handling it */
 	bool created_by_us;         /* yaokid created the current incarnation (persisted) */
 	bool reboot_pending;        /* on_failure=reboot: waiting for health after a reboot */
 	unsigned nhist;             /* recovery start times, oldest first (persisted) */
@@ -71,11 +86,23 @@ struct yk_sm {
 
 enum yk_sm_event_kind {
 	YK_EV_PROBE,           /* .ok: one probe verdict */
-	YK_EV_DOMAIN_UP,       /* the domain exists and runs (first seen, new domid, unpaused) */
-	YK_EV_DOMAIN_PAUSED,   /* paused in Xen, or being migrated */
+	YK_EV_DOMAIN_UP,       /* the domain exists and runs (first seen, new domid,
+	                          unpaused); .ours, .started */
+	YK_EV_DOMAIN_PAUSED,   /* paused in Xen */
 	YK_EV_DOMAIN_SHUTDOWN, /* .reason: the guest shut down (domain still exists) */
-	YK_EV_DOMAIN_GONE,     /* vanished, and not because yaokid destroyed it */
+	YK_EV_DOMAIN_GONE,     /* vanished, and not because yaokid destroyed it; .owed */
 	YK_EV_RECOVERY_DONE,   /* .ok: yaokid's destroy+create finished (ok = created) */
+	YK_EV_XEN_OP,          /* .op: Xen's own tools took the domain over */
+	YK_EV_ADOPTED,         /* a domain yaokid did not create holds the name now
+	                          (xl monitor, operator, xendomains); .started */
+	YK_EV_INTENT_FAILED,   /* .why: the intent record could not be written, so
+	                          the recovery destroyed nothing */
+	YK_EV_GAVE_UP,         /* .why: the recovery cannot succeed (nothing to create
+	                          the domain from) */
+	YK_EV_HOST_REBOOTED,   /* a recovery was cut short by a host reboot and the
+	                          domain is absent: it may run elsewhere now */
+	YK_EV_RESUME_RECOVERY, /* a recovery interrupted on this boot (yaokid killed,
+	                          a half-built domain found) is to be finished */
 	YK_EV_TIMER,           /* now >= wake_at */
 	YK_EV_CMD_PAUSE,
 	YK_EV_CMD_RESUME,
@@ -88,6 +115,13 @@ struct yk_sm_event {
 	bool ok;                        /* PROBE, RECOVERY_DONE */
 	enum yk_shutdown_reason reason; /* DOMAIN_SHUTDOWN */
 	bool hold;                      /* a mass-failure hold is in force */
+	enum yk_xen_op op;              /* XEN_OP */
+	bool owed;                      /* DOMAIN_GONE: yaokid destroyed it itself
+	                                   and still owes the create (intent) */
+	bool ours;                      /* DOMAIN_UP: the incarnation yaokid created */
+	int64_t started;                /* DOMAIN_UP, ADOPTED: when the domain was
+	                                   created, on the caller's clock (0: now) */
+	const char *why;                /* INTENT_FAILED, GAVE_UP */
 };
 
 /* Actions: a bit set returned by yk_sm_step. */
@@ -96,6 +130,7 @@ struct yk_sm_event {
 #define YK_ACT_DESTROY  0x04u  /* destroy the (shut down) domain and leave it absent */
 #define YK_ACT_HOOK     0x08u  /* just entered unrecoverable: run the hook once */
 #define YK_ACT_PERSIST  0x10u  /* persisted fields changed: save them */
+#define YK_ACT_CANCEL   0x20u  /* drop the pending recovery (Xen's tools took over) */
 
 void yk_sm_init(struct yk_sm *sm);   /* ABSENT, everything zero */
 void yk_sm_free(struct yk_sm *sm);   /* its history; the machine is ABSENT again */
@@ -103,6 +138,20 @@ void yk_sm_free(struct yk_sm *sm);   /* its history; the machine is ABSENT again
 bool yk_sm_hist_reserve(struct yk_sm *sm, unsigned n);
 unsigned yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
     const struct yk_sm_event *ev, int64_t now);
+
+/* What persists of a machine across restarts of yaokid. */
+struct yk_sm_saved {
+	bool maintenance;
+	bool unrecoverable;
+	bool created_by_us;
+	unsigned streak;
+	unsigned nhist;
+	const int64_t *hist;        /* on the caller's clock, oldest first */
+	const char *reason;
+};
+/* Restores a machine (fresh from yk_sm_init) from what was saved. */
+void yk_sm_restore(struct yk_sm *sm, const struct yk_sm_saved *saved,
+    int64_t now);
 
 /* True in the states where the domain is probed: starting, healthy, failing. */
 bool yk_sm_probing(const struct yk_sm *sm);

@@ -119,6 +119,40 @@ timer_hold(void)
 	assert_string_equal(yk_state_name(sm.state), yk_state_name(s))
 #define assert_act(got, want) assert_int_equal((got), (want))
 
+static unsigned
+xen_op(enum yk_xen_op op)
+{
+	struct yk_sm_event e = { .kind = YK_EV_XEN_OP, .op = op };
+
+	return yk_sm_step(&sm, &p, &e, now);
+}
+
+static unsigned
+gone(bool owed)
+{
+	struct yk_sm_event e = { .kind = YK_EV_DOMAIN_GONE, .owed = owed };
+
+	return yk_sm_step(&sm, &p, &e, now);
+}
+
+static unsigned
+up_started(int64_t started, bool ours)
+{
+	struct yk_sm_event e = { .kind = YK_EV_DOMAIN_UP, .started = started,
+	    .ours = ours };
+
+	return yk_sm_step(&sm, &p, &e, now);
+}
+
+static unsigned
+with_why(enum yk_sm_event_kind kind, const char *why)
+{
+	struct yk_sm_event e = { .kind = kind, .why = why };
+
+	return yk_sm_step(&sm, &p, &e, now);
+}
+
+
 /* ---- walks to a known place --------------------------------------------- */
 
 /* A domain someone else created, just seen: starting. */
@@ -1117,7 +1151,6 @@ test_shutdown_other_reasons_ignored(void **state)
 {
 	(void)state;
 	to_healthy();
-	assert_act(shutdown_ev(YK_SD_SUSPEND), 0);
 	assert_act(shutdown_ev(YK_SD_SOFT_RESET), 0);
 	assert_act(shutdown_ev(YK_SD_UNKNOWN), 0);
 	assert_state(YK_HEALTHY);
@@ -1171,7 +1204,7 @@ test_gone_ignored_states(void **state)
 	assert_state(YK_RECOVERING);
 	done(false);
 	assert_state(YK_BACKOFF);
-	assert_act(ev(YK_EV_DOMAIN_GONE), 0);
+	assert_act(gone(true), 0);		/* destroyed by yaokid: owed */
 	assert_state(YK_BACKOFF);
 	assert_true(sm.wake_at != 0);
 
@@ -1608,6 +1641,359 @@ test_stale_deadline_is_cleared(void **state)
 	assert_int_equal(sm.wake_at, 0);
 }
 
+/* ---- Xen's own operations, adoption, identity (issue "Do no harm") ------ */
+
+/* Into backoff: fail, recovery, create fails. */
+static void
+to_backoff(void)
+{
+	to_healthy();
+	fail_to_threshold();
+	assert_state(YK_RECOVERING);
+	done(false);
+	assert_state(YK_BACKOFF);
+}
+
+static void
+test_migration_away_cancels_backoff_and_ends_absent(void **state)
+{
+	(void)state;
+	to_backoff();
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), YK_ACT_CANCEL | YK_ACT_PERSIST);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "migrating away");
+	assert_int_equal(sm.wake_at, 0);
+	assert_false(yk_sm_probing(&sm));
+	/* The last second of the migration suspends it: still migrating. */
+	assert_act(shutdown_ev(YK_SD_SUSPEND), 0);
+	assert_int_equal(sm.xen_op, YK_XOP_MIGRATING_OUT);
+	/* It now runs elsewhere: nothing is owed, even with an intent. */
+	assert_act(gone(true), YK_ACT_PERSIST);
+	assert_state(YK_ABSENT);
+	assert_string_equal(sm.reason, "migrated away");
+	assert_int_equal(sm.streak, 0);
+	assert_false(sm.created_by_us);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+}
+
+static void
+test_migration_while_recovering_cancels_it(void **state)
+{
+	(void)state;
+	to_healthy();
+	fail_to_threshold();
+	assert_state(YK_RECOVERING);
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), YK_ACT_CANCEL | YK_ACT_PERSIST);
+	assert_state(YK_PAUSED);
+	/* A late outcome of the cancelled recovery changes nothing. */
+	assert_act(done(true), 0);
+	assert_state(YK_PAUSED);
+}
+
+static void
+test_migration_from_failing_stops_counting(void **state)
+{
+	(void)state;
+	to_healthy();
+	probe(false);
+	probe(false);
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), 0);
+	assert_state(YK_PAUSED);
+	assert_int_equal(sm.consecutive_failures, 0);
+	/* Probes in flight when it started count for nothing. */
+	assert_act(probe(false), 0);
+	assert_act(probe(false), 0);
+	assert_state(YK_PAUSED);
+}
+
+static void
+test_save_suspend_holds_and_ends_absent(void **state)
+{
+	(void)state;
+	to_healthy();
+	probe(false);
+	probe(false);
+	assert_act(shutdown_ev(YK_SD_SUSPEND), 0);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "being saved");
+	/* The failure threshold is never reached while it is saved. */
+	assert_act(probe(false), 0);
+	assert_act(probe(false), 0);
+	assert_state(YK_PAUSED);
+	assert_act(gone(false), YK_ACT_PERSIST);
+	assert_state(YK_ABSENT);
+	assert_string_equal(sm.reason, "saved (xl save)");
+}
+
+static void
+test_restore_is_a_new_start_not_ours(void **state)
+{
+	(void)state;
+	to_healthy();
+	recover_once();
+	assert_true(sm.created_by_us);
+	shutdown_ev(YK_SD_SUSPEND);
+	gone(false);
+	assert_state(YK_ABSENT);
+	/* xl restore: created paused, then unpaused. */
+	assert_act(xen_op(YK_XOP_RESTORING), 0);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "being restored");
+	now += 5 * SEC;
+	assert_act(up_started(now - 2 * SEC, false), 0);
+	assert_state(YK_STARTING);
+	assert_false(sm.created_by_us);
+	assert_int_equal(sm.start_until, now - 2 * SEC + p.start_period_ms);
+}
+
+static void
+test_incoming_migration_becomes_starting(void **state)
+{
+	(void)state;
+	assert_act(xen_op(YK_XOP_MIGRATING_IN), 0);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "migrating in");
+	assert_act(up_started(now, false), 0);
+	assert_state(YK_STARTING);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+}
+
+static void
+test_incoming_migration_that_fails_is_absent(void **state)
+{
+	(void)state;
+	xen_op(YK_XOP_MIGRATING_IN);
+	assert_act(gone(false), YK_ACT_PERSIST);
+	assert_state(YK_ABSENT);
+	assert_string_equal(sm.reason, "incoming migration did not complete");
+}
+
+static void
+test_xen_op_respects_maintenance_and_unrecoverable(void **state)
+{
+	(void)state;
+	to_healthy();
+	ev(YK_EV_CMD_PAUSE);
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), 0);
+	assert_state(YK_PAUSED);
+	assert_true(sm.maintenance);
+	assert_act(gone(false), 0);
+	assert_state(YK_PAUSED);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+
+	setup(NULL);
+	to_healthy();
+	assert_act(with_why(YK_EV_GAVE_UP, "nothing to create it from"),
+	    YK_ACT_HOOK | YK_ACT_PERSIST);
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), 0);
+	assert_state(YK_UNRECOVERABLE);
+	assert_act(gone(false), 0);
+	assert_state(YK_UNRECOVERABLE);
+}
+
+static void
+test_resume_during_xen_op_stays_paused(void **state)
+{
+	(void)state;
+	to_healthy();
+	ev(YK_EV_CMD_PAUSE);
+	xen_op(YK_XOP_SAVING);
+	assert_act(ev(YK_EV_CMD_RESUME), YK_ACT_PERSIST);
+	assert_state(YK_PAUSED);
+	assert_false(sm.maintenance);
+	assert_string_equal(sm.reason, "being saved");
+}
+
+static void
+test_start_period_counts_from_domain_start(void **state)
+{
+	(void)state;
+	now += 2 * HOUR;
+	/* Found running for an hour when yaokid starts: no grace left. */
+	assert_act(up_started(now - HOUR, false), 0);
+	assert_state(YK_STARTING);
+	assert_int_equal(sm.start_until, now - HOUR + p.start_period_ms);
+	assert_act(probe(false), 0);
+	assert_state(YK_FAILING);
+	assert_int_equal(sm.consecutive_failures, 1);
+	/* A start time in the future (clock skew) counts as now. */
+	setup(NULL);
+	assert_act(up_started(now + HOUR, false), 0);
+	assert_int_equal(sm.start_until, now + p.start_period_ms);
+}
+
+static void
+test_domain_up_ours_is_kept(void **state)
+{
+	(void)state;
+	assert_act(up_started(0, true), YK_ACT_PERSIST);
+	assert_true(sm.created_by_us);
+	assert_int_equal(sm.start_until, now + p.start_period_ms);
+}
+
+static void
+test_gone_in_backoff_not_owed_is_absent(void **state)
+{
+	(void)state;
+	to_backoff();
+	assert_act(gone(false), YK_ACT_PERSIST);
+	assert_state(YK_ABSENT);
+	assert_string_equal(sm.reason, "destroyed outside yaokid");
+	assert_int_equal(sm.wake_at, 0);
+	assert_false(sm.created_by_us);
+	/* The backoff deadline, should it still fire, does nothing. */
+	now += HOUR;
+	assert_act(timer(), 0);
+	assert_state(YK_ABSENT);
+}
+
+static void
+test_adopted_in_backoff_is_never_destroyed(void **state)
+{
+	(void)state;
+	to_backoff();
+	now += SEC;
+	assert_act(ev(YK_EV_ADOPTED), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+	assert_false(sm.created_by_us);
+	assert_int_equal(sm.wake_at, 0);
+	/* The old backoff deadline passes: no recovery. */
+	now += HOUR;
+	assert_act(timer(), 0);
+	assert_state(YK_STARTING);
+	assert_act(probe(true), YK_ACT_PERSIST);	/* the streak ends */
+	assert_state(YK_HEALTHY);
+	assert_int_equal(sm.streak, 0);
+}
+
+static void
+test_adopted_during_recovery(void **state)
+{
+	(void)state;
+	to_healthy();
+	fail_to_threshold();
+	assert_act(ev(YK_EV_ADOPTED), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+	assert_false(sm.created_by_us);
+	assert_int_equal(sm.nhist, 1);		/* the attempt still counts */
+}
+
+static void
+test_adopted_ignored_when_unrecoverable_or_maintenance(void **state)
+{
+	(void)state;
+	to_healthy();
+	ev(YK_EV_CMD_PAUSE);
+	assert_act(ev(YK_EV_ADOPTED), 0);
+	assert_state(YK_PAUSED);
+	setup(NULL);
+	to_healthy();
+	with_why(YK_EV_GAVE_UP, "x");
+	assert_act(ev(YK_EV_ADOPTED), 0);
+	assert_state(YK_UNRECOVERABLE);
+}
+
+static void
+test_intent_failure_destroys_nothing_and_backs_off(void **state)
+{
+	(void)state;
+	to_healthy();
+	fail_to_threshold();
+	assert_state(YK_RECOVERING);
+	assert_act(with_why(YK_EV_INTENT_FAILED, "No space left on device"),
+	    YK_ACT_PERSIST);
+	assert_state(YK_BACKOFF);
+	assert_string_equal(sm.reason, "cannot record the recovery intent (No "
+	    "space left on device); nothing destroyed");
+	assert_int_equal(sm.wake_at, now + p.backoff_ms);
+	now += p.backoff_ms;
+	assert_act(timer(), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_state(YK_RECOVERING);
+	assert_int_equal(sm.nhist, 2);
+	/* Ignored in any other state. */
+	assert_act(done(true), YK_ACT_PERSIST);
+	assert_act(with_why(YK_EV_INTENT_FAILED, "x"), 0);
+	assert_state(YK_STARTING);
+}
+
+static void
+test_gave_up_is_unrecoverable_with_hook_once(void **state)
+{
+	(void)state;
+	to_healthy();
+	fail_to_threshold();
+	assert_act(with_why(YK_EV_GAVE_UP, "no configuration to create it "
+	    "from"), YK_ACT_HOOK | YK_ACT_PERSIST);
+	assert_state(YK_UNRECOVERABLE);
+	assert_string_equal(sm.reason, "no configuration to create it from");
+	assert_act(with_why(YK_EV_GAVE_UP, "again"), 0);
+	assert_string_equal(sm.reason, "no configuration to create it from");
+}
+
+static void
+test_host_rebooted_during_recovery(void **state)
+{
+	(void)state;
+	sm.created_by_us = true;
+	sm.streak = 1;
+	assert_act(ev(YK_EV_HOST_REBOOTED), YK_ACT_HOOK | YK_ACT_PERSIST);
+	assert_state(YK_UNRECOVERABLE);
+	assert_string_equal(sm.reason, "host restarted during a recovery; not "
+	    "re-created (it may run elsewhere)");
+	assert_false(sm.created_by_us);
+	assert_act(ev(YK_EV_HOST_REBOOTED), 0);		/* the hook runs once */
+}
+
+static void
+test_resume_recovery_counts_nothing(void **state)
+{
+	(void)state;
+	/* yaokid restarted: a fresh machine, an intent in the record. */
+	assert_act(ev(YK_EV_RESUME_RECOVERY), YK_ACT_RECOVER);
+	assert_state(YK_RECOVERING);
+	assert_int_equal(sm.nhist, 0);
+	assert_act(ev(YK_EV_RESUME_RECOVERY), 0);	/* already running */
+}
+
+static void
+test_restore_saved_record(void **state)
+{
+	int64_t hist[3] = { now - 2 * HOUR, now - MIN, now + HOUR };
+	struct yk_sm_saved saved = { .maintenance = false,
+	    .unrecoverable = true, .created_by_us = true, .streak = 2,
+	    .nhist = 3, .hist = hist, .reason = "recovery limit reached" };
+
+	(void)state;
+	yk_sm_restore(&sm, &saved, now);
+	assert_state(YK_UNRECOVERABLE);
+	assert_true(sm.created_by_us);
+	assert_int_equal(sm.streak, 2);
+	assert_int_equal(sm.nhist, 3);
+	assert_int_equal(sm.hist[1], now - MIN);
+	assert_int_equal(sm.hist[2], now);	/* the future counts as now */
+	assert_string_equal(sm.reason, "recovery limit reached");
+	setup(NULL);
+	saved.unrecoverable = false;
+	saved.maintenance = true;
+	yk_sm_restore(&sm, &saved, now);
+	assert_state(YK_PAUSED);
+	assert_true(sm.maintenance);
+}
+
+static void
+test_xen_op_reasons(void **state)
+{
+	(void)state;
+	assert_string_equal(yk_xen_op_reason(YK_XOP_MIGRATING_OUT),
+	    "migrating away");
+	assert_string_equal(yk_xen_op_reason(YK_XOP_MIGRATING_IN),
+	    "migrating in");
+	assert_string_equal(yk_xen_op_reason(YK_XOP_SAVING), "being saved");
+	assert_string_equal(yk_xen_op_reason(YK_XOP_RESTORING),
+	    "being restored");
+	assert_string_equal(yk_xen_op_reason((enum yk_xen_op)99), "");
+}
+
 int
 main(void)
 {
@@ -1693,6 +2079,27 @@ main(void)
 		T(test_recovery_done_ignored_elsewhere),
 		T(test_timer_without_deadline),
 		T(test_stale_deadline_is_cleared),
+		T(test_migration_away_cancels_backoff_and_ends_absent),
+		T(test_migration_while_recovering_cancels_it),
+		T(test_migration_from_failing_stops_counting),
+		T(test_save_suspend_holds_and_ends_absent),
+		T(test_restore_is_a_new_start_not_ours),
+		T(test_incoming_migration_becomes_starting),
+		T(test_incoming_migration_that_fails_is_absent),
+		T(test_xen_op_respects_maintenance_and_unrecoverable),
+		T(test_resume_during_xen_op_stays_paused),
+		T(test_start_period_counts_from_domain_start),
+		T(test_domain_up_ours_is_kept),
+		T(test_gone_in_backoff_not_owed_is_absent),
+		T(test_adopted_in_backoff_is_never_destroyed),
+		T(test_adopted_during_recovery),
+		T(test_adopted_ignored_when_unrecoverable_or_maintenance),
+		T(test_intent_failure_destroys_nothing_and_backs_off),
+		T(test_gave_up_is_unrecoverable_with_hook_once),
+		T(test_host_rebooted_during_recovery),
+		T(test_resume_recovery_counts_nothing),
+		T(test_restore_saved_record),
+		T(test_xen_op_reasons),
 #undef T
 	};
 
