@@ -179,6 +179,29 @@ opt_int(struct json_object *o, const char *key, int64_t lo, int64_t hi,
 	return 0;
 }
 
+/* An optional identifier (a uuid, a boot id): printable, no spaces. */
+static int
+opt_id(struct json_object *o, const char *key, char *out, size_t len)
+{
+	struct json_object *v;
+	const char *s;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	n = strlen(s);
+	if (n >= len)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return -1;
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
 static int
 parse_intent(struct json_object *o, struct yk_persist *p)
 {
@@ -189,7 +212,9 @@ parse_intent(struct json_object *o, struct yk_persist *p)
 		return 0;             /* absent or null: no recovery in flight */
 	if (!json_object_is_type(intent, json_type_object) ||
 	    opt_int(intent, "domid", -1, INT32_MAX, &domid) == -1 ||
-	    opt_int(intent, "at_ms", 0, INT64_MAX, &at) == -1)
+	    opt_int(intent, "at_ms", 0, INT64_MAX, &at) == -1 ||
+	    opt_id(intent, "uuid", p->intent_uuid, sizeof(p->intent_uuid)) == -1 ||
+	    opt_bool(intent, "creating", &p->intent_creating) == -1)
 		return -1;
 	p->intent = true;
 	p->intent_domid = (int)domid;
@@ -219,7 +244,8 @@ parse_record(struct json_object *o, const char *name, struct yk_persist *p)
 	    opt_bool(o, "unrecoverable", &p->unrecoverable) == -1 ||
 	    opt_bool(o, "created_by_us", &p->created_by_us) == -1 ||
 	    opt_int(o, "created_domid", -1, INT32_MAX, &domid) == -1 ||
-	    opt_int(o, "streak", 0, UINT_MAX, &streak) == -1)
+	    opt_int(o, "streak", 0, UINT_MAX, &streak) == -1 ||
+	    opt_id(o, "boot_id", p->boot_id, sizeof(p->boot_id)) == -1)
 		return -1;
 	p->created_domid = (int)domid;
 	p->streak = (unsigned)streak;
@@ -298,6 +324,9 @@ persist_save(const char *dir, const char *name, const struct yk_persist *p)
 	json_object_object_add(o, "created_by_us", json_object_new_boolean(p->created_by_us));
 	json_object_object_add(o, "created_domid", json_object_new_int(p->created_domid));
 	json_object_object_add(o, "streak", json_object_new_int64(p->streak));
+	if (p->boot_id[0] != '\0')
+		json_object_object_add(o, "boot_id",
+		    json_object_new_string(p->boot_id));
 	json_object_object_add(o, "reason", json_object_new_string(p->reason));
 	hist = json_object_new_array();
 	for (i = 0; i < p->nhist; i++)
@@ -307,6 +336,11 @@ persist_save(const char *dir, const char *name, const struct yk_persist *p)
 		intent = json_object_new_object();
 		json_object_object_add(intent, "domid", json_object_new_int(p->intent_domid));
 		json_object_object_add(intent, "at_ms", json_object_new_int64(p->intent_wall_ms));
+		if (p->intent_uuid[0] != '\0')
+			json_object_object_add(intent, "uuid",
+			    json_object_new_string(p->intent_uuid));
+		json_object_object_add(intent, "creating",
+		    json_object_new_boolean(p->intent_creating));
 		json_object_object_add(o, "intent", intent);
 	} else
 		json_object_object_add(o, "intent", NULL);

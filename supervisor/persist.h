@@ -25,6 +25,11 @@ struct yk_persist {
 	bool intent;            /* a recovery was begun and not finished */
 	int intent_domid;       /* the domid it was to destroy (-1: none) */
 	int64_t intent_wall_ms;
+	char intent_uuid[40];   /* the uuid of that incarnation ("" unknown) */
+	bool intent_creating;   /* its create was started (a paused domain
+	                           found then is half-built) */
+	char boot_id[40];       /* the host boot the domids above belong to
+	                           ("" unknown: a record of an older yaokid) */
 };
 
 /* Creates state_dir (0700) if needed and checks it is a writable directory. */

@@ -212,6 +212,11 @@ full_record(struct yk_persist *p)
 	p->intent = true;
 	p->intent_domid = 42;
 	p->intent_wall_ms = 1764633601000LL;
+	snprintf(p->intent_uuid, sizeof(p->intent_uuid), "%s",
+	    "4b5c1f0e-9a3d-4c2b-8e7f-0123456789ab");
+	p->intent_creating = true;
+	snprintf(p->boot_id, sizeof(p->boot_id), "%s",
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
 }
 
 static void
@@ -231,6 +236,9 @@ assert_same_record(const struct yk_persist *a, const struct yk_persist *b)
 	assert_int_equal(a->intent, b->intent);
 	assert_int_equal(a->intent_domid, b->intent_domid);
 	assert_int_equal(a->intent_wall_ms, b->intent_wall_ms);
+	assert_string_equal(a->intent_uuid, b->intent_uuid);
+	assert_int_equal(a->intent_creating, b->intent_creating);
+	assert_string_equal(a->boot_id, b->boot_id);
 }
 
 /* ---- persist_dir_prepare ------------------------------------------------- */
@@ -340,8 +348,12 @@ test_round_trip_without_intent(void **state)
 	assert_false(out.intent);
 	assert_int_equal(out.intent_domid, -1);
 	assert_int_equal(out.intent_wall_ms, 0);
+	assert_string_equal(out.intent_uuid, "");
+	assert_false(out.intent_creating);
 	in.intent_domid = -1;
 	in.intent_wall_ms = 0;
+	in.intent_uuid[0] = '\0';
+	in.intent_creating = false;
 	assert_same_record(&out, &in);
 	/* No temporary is left behind, only the one file. */
 	list_dir(dir, names, sizeof(names));
@@ -508,6 +520,15 @@ REJECT_TEST(test_reject_intent_not_object,
     GOOD_HEAD "\"history\":[],\"intent\":true}")
 REJECT_TEST(test_reject_intent_domid_string,
     GOOD_HEAD "\"history\":[],\"intent\":{\"domid\":\"5\",\"at_ms\":1}}")
+REJECT_TEST(test_reject_intent_uuid_not_string,
+    GOOD_HEAD "\"history\":[],\"intent\":{\"domid\":5,\"uuid\":5}}")
+REJECT_TEST(test_reject_intent_uuid_with_space,
+    GOOD_HEAD "\"history\":[],\"intent\":{\"domid\":5,\"uuid\":\"a b\"}}")
+REJECT_TEST(test_reject_intent_creating_not_bool,
+    GOOD_HEAD "\"history\":[],\"intent\":{\"domid\":5,\"creating\":1}}")
+REJECT_TEST(test_reject_boot_id_too_long,
+    GOOD_HEAD "\"boot_id\":\"0123456789012345678901234567890123456789\","
+    "\"history\":[]}")
 REJECT_TEST(test_reject_intent_at_negative,
     GOOD_HEAD "\"history\":[],\"intent\":{\"domid\":5,\"at_ms\":-1}}")
 
@@ -757,6 +778,10 @@ main(void)
 		T(test_reject_reason_not_string),
 		T(test_reject_intent_not_object),
 		T(test_reject_intent_domid_string),
+		T(test_reject_intent_uuid_not_string),
+		T(test_reject_intent_uuid_with_space),
+		T(test_reject_intent_creating_not_bool),
+		T(test_reject_boot_id_too_long),
 		T(test_reject_intent_at_negative),
 		T(test_reject_truncated_save),
 		T(test_reject_too_much_history),
