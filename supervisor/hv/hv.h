@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "hv_types.h"
@@ -24,6 +25,14 @@ struct hv_dominfo {
 	enum hv_dstate state;
 	enum yk_shutdown_reason reason;   /* valid when HV_SHUTDOWN */
 	bool migrating;                   /* "--incoming" / "--migratedaway" */
+	int64_t start_wall_ms;            /* when it was created (ms since the
+	                                     epoch); 0 when unknown */
+};
+
+/* Who a destroy expects to find at the domid it names. */
+struct hv_ident {
+	const char *name;
+	const char *uuid;                 /* "" or NULL: not checked */
 };
 
 enum hv_event_kind {
@@ -59,8 +68,15 @@ struct hv_ops {
 	void (*close)(struct hv *hv);
 	void (*list)(struct hv *hv, hv_list_fn *cb, void *arg);
 	void (*capture)(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
-	/* Destroys domid and completes once it is gone or a bound has passed. */
-	void (*destroy)(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+	/*
+	 * Destroys domid and completes once it is gone or a bound has passed.
+	 * Right before acting it checks that domid still is expect (name and
+	 * uuid, read afresh) and is not being migrated; if not, nothing is
+	 * destroyed and the callback gets an error saying what is there.
+	 * A domid already gone completes without error.
+	 */
+	void (*destroy)(struct hv *hv, int domid, const struct hv_ident *expect,
+	    hv_done_fn *cb, void *arg);
 	/* Creates (and unpauses) a domain from a captured configuration. */
 	void (*create)(struct hv *hv, const char *config_json, hv_create_fn *cb, void *arg);
 	void (*reboot)(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
@@ -73,6 +89,12 @@ struct hv {
 	void *event_arg;
 	/* The backend broke for good and stopped the loop (yaokid exits 2). */
 	bool failed;
+	/*
+	 * The host's current boot (Dom0's boot id on Xen; a new one at each
+	 * start of yaoki-simhv): domids of another boot name other domains.
+	 * "" until the backend knows it (the sim: after its first list).
+	 */
+	char boot_id[40];
 };
 
 /*

@@ -47,6 +47,8 @@
 
 #include "clock.h"
 #include "hv.h"
+#include "failpoint.h"
+#include "file.h"
 #include "hv_libxl_log.h"
 #include "log.h"
 
@@ -91,6 +93,8 @@ struct xl_msg {
 	void *arg;
 	int domid;                  /* in: the target; out (create): the new one */
 	char *json_in;              /* create: the configuration to create from */
+	char expect_name[128];      /* destroy: who must still be at domid */
+	char expect_uuid[40];       /* ("" : not checked) */
 	char *json_out;             /* capture: libxl's JSON, from malloc */
 	int err;                    /* out: 0 or -1 */
 	char errmsg[512];
@@ -111,6 +115,7 @@ struct xl_watch {
 	bool dead;                  /* DEATH seen: disable after the libxl call */
 	bool seen;                  /* present in the latest domain list */
 	unsigned name_age;          /* lists since name was read from xenstore */
+	int64_t start_wall_ms;      /* libxl_vm_get_start_time, 0 unknown */
 };
 TAILQ_HEAD(xl_watch_list, xl_watch);
 
@@ -148,7 +153,8 @@ struct hv_libxl {
 static void xl_close(struct hv *hv);
 static void xl_list(struct hv *hv, hv_list_fn *cb, void *arg);
 static void xl_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
-static void xl_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+static void xl_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
+    hv_done_fn *cb, void *arg);
 static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
 static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
@@ -253,14 +259,6 @@ reason_from_libxl(int r)
 	}
 }
 
-static bool
-has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* ---- the main loop side: submitting and completing ---------------------- */
 
 static void
@@ -352,12 +350,19 @@ xl_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg)
 }
 
 static void
-xl_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+xl_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
+    hv_done_fn *cb, void *arg)
 {
 	struct xl_msg *m = msg_new(XL_DESTROY, arg);
 
 	m->cb.done = cb;
 	m->domid = domid;
+	if (expect != NULL) {
+		snprintf(m->expect_name, sizeof(m->expect_name), "%s",
+		    expect->name != NULL ? expect->name : "");
+		snprintf(m->expect_uuid, sizeof(m->expect_uuid), "%s",
+		    expect->uuid != NULL ? expect->uuid : "");
+	}
 	xl_submit((struct hv_libxl *)hv, m);
 }
 
@@ -497,6 +502,17 @@ watch_find(struct xl_watch **idx, size_t n, uint32_t domid)
 	return found != NULL ? *found : NULL;
 }
 
+/* When domid was created (ms since the epoch), or 0 if libxl cannot say. */
+static int64_t
+xl_start_time(struct hv_libxl *xl, uint32_t domid)
+{
+	uint64_t t = 0;
+
+	if (libxl_vm_get_start_time(xl->ctx, domid, &t) != 0)
+		return 0;
+	return (int64_t)t * 1000;
+}
+
 /* A new death watch on domid (which has none); NULL if libxl refused. */
 static struct xl_watch *
 watch_add(struct hv_libxl *xl, uint32_t domid, const char *name)
@@ -513,6 +529,7 @@ watch_add(struct hv_libxl *xl, uint32_t domid, const char *name)
 	w->id = ++xl->next_watch_id;
 	w->name_age = domid % NAME_REFRESH_LISTS;	/* spread the re-reads */
 	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->start_wall_ms = xl_start_time(xl, domid);
 	rc = libxl_evenable_domain_death(xl->ctx, domid, w->id, &w->evg);
 	if (rc != 0) {
 		if (!xl->watch_warned)
@@ -740,12 +757,6 @@ dstate_from_libxl(const libxl_dominfo *in)
 	return HV_RUNNING;     /* "running" in libxl only means on a CPU now */
 }
 
-static bool
-migrating_name(const char *name)
-{
-	return has_suffix(name, "--incoming") || has_suffix(name, "--migratedaway");
-}
-
 /*
  * The name of a listed domain: from its watch while that is fresh (a
  * watched domain already passed the stub-domain check), else from xenstore.
@@ -762,7 +773,7 @@ xl_dom_name(struct hv_libxl *xl, uint32_t domid, struct xl_watch *w,
 	if (domid == 0)
 		return false;
 	if (w != NULL && !w->dead && w->name_age < NAME_REFRESH_LISTS &&
-	    !migrating_name(w->name)) {
+	    !hv_migrating_name(w->name)) {
 		w->name_age++;
 		snprintf(buf, len, "%s", w->name);
 		return true;
@@ -796,7 +807,7 @@ xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
 	out->state = dstate_from_libxl(in);
 	out->reason = out->state == HV_SHUTDOWN ?
 	    reason_from_libxl(in->shutdown_reason) : YK_SD_UNKNOWN;
-	out->migrating = migrating_name(out->name);
+	out->migrating = hv_migrating_name(out->name);
 	/* A dying domain no longer holds its name: nothing left to watch. */
 	if (out->state == HV_DYING)
 		return true;
@@ -806,8 +817,11 @@ xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
 		snprintf(w->name, sizeof(w->name), "%s", out->name);
 		w->name_age = 0;
 	}
-	if (w != NULL)
+	if (w != NULL) {
 		w->seen = true;
+		out->start_wall_ms = w->start_wall_ms;
+	} else
+		out->start_wall_ms = xl_start_time(xl, domid);
 	return true;
 }
 
@@ -930,6 +944,39 @@ xl_wait_gone(struct hv_libxl *xl, struct xl_msg *m, const char *label)
 	}
 }
 
+/*
+ * Right before a destroy: is domid still the domain the caller means? The
+ * name is read afresh from xenstore (the list's may be seconds old after an
+ * xl rename), the uuid from Xen, and a domain being migrated is never
+ * destroyed. False (m failed, saying what is there) when it is not.
+ */
+static bool
+xl_still_expected(struct hv_libxl *xl, struct xl_msg *m)
+{
+	libxl_dominfo info;
+	char uuid[40], *name;
+	int rc;
+
+	if (m->expect_name[0] == '\0')
+		return true;
+	name = libxl_domid_to_name(xl->ctx, (uint32_t)m->domid);
+	libxl_dominfo_init(&info);
+	rc = libxl_domain_info(xl->ctx, &info, (uint32_t)m->domid);
+	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(info.uuid));
+	libxl_dominfo_dispose(&info);
+	if (rc != 0 || name == NULL)
+		msg_fail(m, "cannot tell who domain %d is now (libxl error %d, "
+		    "%s): not destroying it", m->domid, rc, xl_rcname(rc));
+	else if (strcmp(name, m->expect_name) != 0 || hv_migrating_name(name))
+		msg_fail(m, "domain %d is now named %s, not %s: not destroying "
+		    "it", m->domid, name, m->expect_name);
+	else if (m->expect_uuid[0] != '\0' && strcmp(uuid, m->expect_uuid) != 0)
+		msg_fail(m, "domain %d now has uuid %s, not %s: not destroying "
+		    "it", m->domid, uuid, m->expect_uuid);
+	free(name);
+	return m->err == 0;
+}
+
 static void
 xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 {
@@ -956,6 +1003,8 @@ xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 		break;
 	}
 	xl_label(xl, domid, label, sizeof(label));
+	if (!xl_still_expected(xl, m))
+		return;
 	rc = libxl_domain_destroy(xl->ctx, domid, NULL);
 	if (rc != 0) {
 		/* It may have gone anyway (devices failed, the domain did not). */
@@ -1031,6 +1080,7 @@ xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 	/* Watch before unpausing, so that a crash at first boot is seen. */
 	(void)watch_ensure(xl, domid, label);
 	xl_mark_managed(xl, domid, label);
+	yk_failpoint("unpause", label);
 	/* libxl creates domains paused; without this the guest never runs. */
 	rc = libxl_domain_unpause(xl->ctx, domid, NULL);
 	if (rc != 0) {
@@ -1226,6 +1276,21 @@ xl_open_plumbing(struct hv_libxl *xl, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The host's boot: Dom0 cannot restart without the whole host, so its boot
+ * id stands for the hypervisor's boot.
+ */
+static void
+xl_read_boot_id(char *buf, size_t len)
+{
+	char *text = yk_file_read("/proc/sys/kernel/random/boot_id", 64,
+	    YK_FILE_NO_NUL, NULL);
+
+	snprintf(buf, len, "%s", text != NULL ? text : "");
+	buf[strcspn(buf, "\n")] = '\0';
+	free(text);
+}
+
 struct hv *
 hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 {
@@ -1239,6 +1304,7 @@ hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 	}
 	xl->hv.ops = &libxl_ops;
 	xl->hv.base = base;
+	xl_read_boot_id(xl->hv.boot_id, sizeof(xl->hv.boot_id));
 	xl->cmd_efd = xl->done_efd = -1;
 	TAILQ_INIT(&xl->cmds);
 	TAILQ_INIT(&xl->done);

@@ -24,13 +24,33 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "failpoint.h"
 #include "hv.h"
 #include "log.h"
 #include "unix_socket.h"
 
 #define SIM_MAX_LINE (4u << 20)
 
-enum sim_call_kind { REQ_LIST, REQ_CAPTURE, REQ_CREATE, REQ_DESTROY, REQ_REBOOT };
+enum sim_call_kind { REQ_LIST, REQ_CAPTURE, REQ_CREATE, REQ_DESTROY, REQ_REBOOT,
+	REQ_UNPAUSE };
+
+/* A destroy waits for a fresh list that shows domid is still expected. */
+struct sim_destroy_check {
+	struct hv_sim *sim;
+	int domid;
+	char name[128];
+	char uuid[40];
+	hv_done_fn *cb;
+	void *arg;
+};
+
+/* A create is made paused, then unpaused, as libxl's toolstack does. */
+struct sim_create_step {
+	struct hv_sim *sim;
+	int domid;
+	hv_create_fn *cb;
+	void *arg;
+};
 
 struct sim_call {
 	TAILQ_ENTRY(sim_call) entry;
@@ -58,7 +78,8 @@ struct hv_sim {
 static void sim_close(struct hv *hv);
 static void sim_list(struct hv *hv, hv_list_fn *cb, void *arg);
 static void sim_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
-static void sim_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
+static void sim_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
+    hv_done_fn *cb, void *arg);
 static void sim_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
 static void sim_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static int sim_connect(struct hv_sim *sim, char *err, size_t errlen);
@@ -150,11 +171,15 @@ arr_str(struct json_object *a, size_t i)
 	    json_object_get_string(v) : NULL;
 }
 
-/* One entry of `list brief`: [name, domid, uuid, state, shutdown_reason]. */
+/*
+ * One entry of `list brief`: [name, domid, uuid, state, shutdown_reason,
+ * start_time] (start_time in seconds since the epoch; older simhvs stop
+ * at shutdown_reason).
+ */
 static bool
 parse_brief(struct json_object *d, struct hv_dominfo *out)
 {
-	struct json_object *id;
+	struct json_object *id, *start;
 	const char *name, *uuid;
 
 	if (!json_object_is_type(d, json_type_array) ||
@@ -170,7 +195,12 @@ parse_brief(struct json_object *d, struct hv_dominfo *out)
 	out->domid = json_object_get_int(id);
 	out->state = parse_dstate(arr_str(d, 3));
 	out->reason = parse_reason(arr_str(d, 4));
-	out->migrating = false;
+	out->migrating = hv_migrating_name(out->name);
+	start = json_object_array_get_idx(d, 5);
+	out->start_wall_ms = start != NULL &&
+	    (json_object_is_type(start, json_type_double) ||
+	    json_object_is_type(start, json_type_int)) ?
+	    (int64_t)(json_object_get_double(start) * 1000.0) : 0;
 	return true;
 }
 
@@ -179,6 +209,7 @@ complete_list(struct sim_call *r, struct json_object *reply, const char *err)
 {
 	hv_list_fn *cb = (hv_list_fn *)r->cb;
 	struct json_object *arr;
+	const char *bootid;
 	struct hv_dominfo *doms = NULL;
 	size_t n = 0, i, k = 0;
 
@@ -187,6 +218,9 @@ complete_list(struct sim_call *r, struct json_object *reply, const char *err)
 		cb(r->arg, -1, NULL, 0);
 		return;
 	}
+	if ((bootid = obj_str(reply, "boot_id")) != NULL)
+		snprintf(r->sim->hv.boot_id, sizeof(r->sim->hv.boot_id), "%s",
+		    bootid);
 	n = json_object_array_length(arr);
 	doms = calloc(n ? n : 1, sizeof(*doms));
 	if (doms == NULL) {
@@ -220,6 +254,7 @@ req_complete(struct sim_call *r, struct json_object *reply, const char *err)
 		break;
 	case REQ_DESTROY:
 	case REQ_REBOOT:
+	case REQ_UNPAUSE:
 		((hv_done_fn *)r->cb)(r->arg, err ? -1 : 0, err);
 		break;
 	}
@@ -331,6 +366,8 @@ ev_dispatch(struct hv_sim *sim, struct json_object *o)
 		ev.kind = HV_EV_PAUSED;
 	else if (strcmp(kind, "unpaused") == 0)
 		ev.kind = HV_EV_UNPAUSED;
+	else if (strcmp(kind, "renamed") == 0)
+		ev.kind = HV_EV_RESYNC;       /* names moved: list again */
 	else
 		return;
 	if (ev.name != NULL && sim->hv.on_event != NULL)
@@ -453,7 +490,7 @@ sim_connect(struct hv_sim *sim, char *err, size_t errlen)
 /* Sends {"id": N, "cmd": CMD, "args": [ARG]} and queues the callback. */
 static void
 sim_request(struct hv_sim *sim, enum sim_call_kind kind, const char *cmd,
-    const char *arg1, void *cb, void *arg)
+    const char *arg1, const char *arg2, void *cb, void *arg)
 {
 	struct json_object *o, *args;
 	struct sim_call *r;
@@ -486,6 +523,8 @@ sim_request(struct hv_sim *sim, enum sim_call_kind kind, const char *cmd,
 	args = json_object_new_array();
 	if (arg1 != NULL)
 		json_object_array_add(args, json_object_new_string(arg1));
+	if (arg2 != NULL)
+		json_object_array_add(args, json_object_new_string(arg2));
 	json_object_object_add(o, "args", args);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	bufferevent_write(sim->req_bev, text, strlen(text));
@@ -500,14 +539,14 @@ sim_request_domid(struct hv_sim *sim, enum sim_call_kind kind, const char *cmd,
 	char buf[16];
 
 	snprintf(buf, sizeof(buf), "%d", domid);
-	sim_request(sim, kind, cmd, buf, cb, arg);
+	sim_request(sim, kind, cmd, buf, NULL, cb, arg);
 }
 
 static void
 sim_list(struct hv *hv, hv_list_fn *cb, void *arg)
 {
-	sim_request((struct hv_sim *)hv, REQ_LIST, "list", "brief", (void *)cb,
-	    arg);
+	sim_request((struct hv_sim *)hv, REQ_LIST, "list", "brief", NULL,
+	    (void *)cb, arg);
 }
 
 static void
@@ -517,17 +556,116 @@ sim_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg)
 	    (void *)cb, arg);
 }
 
+/* The fresh list for a destroy: act only on the domain the caller means. */
 static void
-sim_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+ignore_done(void *arg, int err, const char *errmsg)
 {
-	sim_request_domid((struct hv_sim *)hv, REQ_DESTROY, "destroy", domid,
-	    (void *)cb, arg);
+	(void)arg; (void)err; (void)errmsg;
+}
+
+static void
+destroy_checked(void *arg, int err, const struct hv_dominfo *doms, size_t n)
+{
+	struct sim_destroy_check *c = arg;
+	const struct hv_dominfo *d = NULL;
+	char why[300];
+	size_t i;
+
+	for (i = 0; err == 0 && i < n; i++)
+		if (doms[i].domid == c->domid)
+			d = &doms[i];
+	if (err != 0) {
+		c->cb(c->arg, -1, "cannot list the domains to check who is to be "
+		    "destroyed: not destroying");
+	} else if (d == NULL || d->state == HV_DYING) {
+		c->cb(c->arg, 0, NULL);               /* gone already */
+	} else if (strcmp(d->name, c->name) != 0 || d->migrating) {
+		snprintf(why, sizeof(why), "domain %d is now named %s, not %s: "
+		    "not destroying it", c->domid, d->name, c->name);
+		c->cb(c->arg, -1, why);
+	} else if (c->uuid[0] != '\0' && strcmp(d->uuid, c->uuid) != 0) {
+		snprintf(why, sizeof(why), "domain %d now has uuid %s, not %s: "
+		    "not destroying it", c->domid, d->uuid, c->uuid);
+		c->cb(c->arg, -1, why);
+	} else
+		sim_request_domid(c->sim, REQ_DESTROY, "destroy", c->domid,
+		    (void *)c->cb, c->arg);
+	free(c);
+}
+
+static void
+sim_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
+    hv_done_fn *cb, void *arg)
+{
+	struct hv_sim *sim = (struct hv_sim *)hv;
+	struct sim_destroy_check *c;
+
+	if (expect == NULL || expect->name == NULL) {
+		sim_request_domid(sim, REQ_DESTROY, "destroy", domid, (void *)cb,
+		    arg);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatalx("sim: out of memory");
+	c->sim = sim;
+	c->domid = domid;
+	snprintf(c->name, sizeof(c->name), "%s", expect->name);
+	snprintf(c->uuid, sizeof(c->uuid), "%s",
+	    expect->uuid != NULL ? expect->uuid : "");
+	c->cb = cb;
+	c->arg = arg;
+	sim_request(sim, REQ_LIST, "list", "brief", NULL, (void *)destroy_checked,
+	    c);
+}
+
+static void
+unpaused(void *arg, int err, const char *errmsg)
+{
+	struct sim_create_step *c = arg;
+	char why[300];
+
+	if (err != 0) {
+		snprintf(why, sizeof(why), "created domain %d but cannot unpause "
+		    "it (%s); destroyed it again", c->domid,
+		    errmsg != NULL ? errmsg : "unknown error");
+		sim_request_domid(c->sim, REQ_DESTROY, "destroy", c->domid,
+		    (void *)ignore_done, NULL);
+		c->cb(c->arg, -1, -1, why);
+	} else
+		c->cb(c->arg, 0, c->domid, NULL);
+	free(c);
+}
+
+static void
+created_paused(void *arg, int err, int domid, const char *errmsg)
+{
+	struct sim_create_step *c = arg;
+	char label[32];
+
+	if (err != 0 || domid < 0) {
+		c->cb(c->arg, -1, -1, errmsg);
+		free(c);
+		return;
+	}
+	c->domid = domid;
+	snprintf(label, sizeof(label), "domain %d", domid);
+	yk_failpoint("unpause", label);
+	sim_request_domid(c->sim, REQ_UNPAUSE, "unpause", domid,
+	    (void *)unpaused, c);
 }
 
 static void
 sim_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg)
 {
-	sim_request((struct hv_sim *)hv, REQ_CREATE, "create", cfg, (void *)cb, arg);
+	struct sim_create_step *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatalx("sim: out of memory");
+	c->sim = (struct hv_sim *)hv;
+	c->cb = cb;
+	c->arg = arg;
+	sim_request(c->sim, REQ_CREATE, "create", cfg, "paused",
+	    (void *)created_paused, c);
 }
 
 static void

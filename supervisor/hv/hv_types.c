@@ -18,6 +18,21 @@ static const char *const shutdown_names[YK_NSHUTDOWN_REASONS] = {
 	[YK_SD_UNKNOWN] = "unknown",
 };
 
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+bool
+hv_migrating_name(const char *name)
+{
+	return has_suffix(name, HV_SUFFIX_MIGRATEDAWAY) ||
+	    has_suffix(name, HV_SUFFIX_INCOMING);
+}
+
 const char *
 hv_dstate_name(enum hv_dstate s)
 {

@@ -6,6 +6,8 @@
 #ifndef YK_HV_TYPES_H
 #define YK_HV_TYPES_H
 
+#include <stdbool.h>
+
 enum hv_dstate { HV_RUNNING, HV_PAUSED, HV_SHUTDOWN, HV_DYING };
 
 /* Xen's shutdown reasons, same order as libxl's. */
@@ -19,6 +21,15 @@ enum yk_shutdown_reason {
 	YK_SD_UNKNOWN,
 };
 #define YK_NSHUTDOWN_REASONS (YK_SD_UNKNOWN + 1)
+
+/*
+ * xl migrate renames the sending domain "NAME--migratedaway" and creates
+ * the receiving one as "NAME--incoming" until it takes over NAME.
+ */
+#define HV_SUFFIX_MIGRATEDAWAY "--migratedaway"
+#define HV_SUFFIX_INCOMING     "--incoming"
+/* True for a name with one of those suffixes. */
+bool hv_migrating_name(const char *name);
 
 const char *hv_dstate_name(enum hv_dstate s);                   /* "running" */
 const char *yk_shutdown_reason_name(enum yk_shutdown_reason r); /* "crash" */
