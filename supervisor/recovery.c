@@ -338,6 +338,7 @@ finish(struct recovery *r, enum recovery_result result, int domid,
 	double now = yk_now_s();
 
 	o.result = result;
+	o.name = r->name;
 	o.domid = domid;
 	o.why = why;
 	o.seconds = now - r->t0;

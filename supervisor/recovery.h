@@ -37,6 +37,7 @@ enum recovery_result {
 
 struct recovery_outcome {
 	enum recovery_result result;
+	const char *name;          /* the request's (the owner's may be gone) */
 	int domid;                 /* CREATED, ADOPTED */
 	const char *why;           /* FAILED, GAVE_UP, CANCELLED */
 	double seconds;            /* from start to outcome */

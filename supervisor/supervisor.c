@@ -357,15 +357,15 @@ rec_destroying(void *arg, int domid)
  * that has ended.
  */
 static void
-forget_intent(struct sup_domain *d)
+forget_intent(struct sup *s, const char *name)
 {
 	struct yk_persist p;
-	const char *dir = d->sup->cfg->state_dir;
+	const char *dir = s->cfg->state_dir;
 
-	if (persist_load(dir, d->conf->name, &p) == 1 && p.intent) {
+	if (persist_load(dir, name, &p) == 1 && p.intent) {
 		p.intent = false;
 		p.intent_domid = -1;
-		persist_save(dir, d->conf->name, &p);
+		persist_save(dir, name, &p);
 	}
 }
 
@@ -377,10 +377,11 @@ rec_done(void *arg, const struct recovery_outcome *o)
 
 	d->rec = NULL;
 	if (d->removed) {
-		/* Created, or nothing destroyed: nothing is owed any more. */
+		/* Created, or nothing destroyed: nothing is owed any more.
+		 * (d->conf went with the old configuration: o->name.) */
 		if (o->result == RECOVERY_CREATED ||
 		    o->result == RECOVERY_CANCELLED)
-			forget_intent(d);
+			forget_intent(d->sup, o->name);
 		sup_domain_unref(d);
 		return;
 	}

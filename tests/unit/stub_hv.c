@@ -79,6 +79,10 @@ later(struct stub_hv *st, char op, int domid, void *cb, void *arg)
 	j->cb = cb;
 	j->arg = arg;
 	st->pending++;
+	if (op == 'd' && st->hold_destroy && st->held == NULL) {
+		st->held = j;
+		return;
+	}
 	if (event_base_once(st->hv.base, -1, EV_TIMEOUT, job_cb, j, &tv) != 0)
 		abort();
 }
@@ -145,6 +149,20 @@ static const struct hv_ops stub_ops = {
 };
 
 void
+stub_release(struct stub_hv *st)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (st->held == NULL)
+		return;
+	if (event_base_once(st->hv.base, -1, EV_TIMEOUT, job_cb, st->held,
+	    &tv) != 0)
+		abort();
+	st->held = NULL;
+	st->hold_destroy = false;
+}
+
+void
 stub_hv_init(struct stub_hv *st, struct event_base *base)
 {
 	memset(st, 0, sizeof(*st));
@@ -188,6 +206,6 @@ stub_settle(struct stub_hv *st, struct event_base *base)
 {
 	int i;
 
-	for (i = 0; i < 1000 && st->pending > 0; i++)
+	for (i = 0; i < 1000 && st->pending > (st->held != NULL); i++)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }

@@ -23,6 +23,8 @@ struct stub_hv {
 	int next_domid;                     /* create's new domid */
 	const char *capture_json;           /* NULL: capture fails */
 	unsigned pending;                   /* completions not yet delivered */
+	bool hold_destroy;                  /* keep destroy's completion back */
+	void *held;                         /* ... until stub_release() */
 };
 
 /* The calls so far, e.g. "list destroy:5 create:{} " (tests add to it too). */
@@ -32,6 +34,8 @@ void stub_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void stub_hv_init(struct stub_hv *st, struct event_base *base);
 void stub_hv_set(struct stub_hv *st, size_t i, const char *name, int domid,
     enum hv_dstate state, enum yk_shutdown_reason reason);
+/* Delivers the destroy completion held back by hold_destroy. */
+void stub_release(struct stub_hv *st);
 /* Runs the loop without blocking until done() or 1000 rounds; done() true. */
 bool stub_loop_until(struct event_base *base, bool (*done)(void *), void *arg);
 /* Runs the loop until no stub completion is pending (bounded). */

@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "persist.h"
 #include "stub_hv.h"
 #include "supervisor.h"
 
@@ -64,7 +65,9 @@ teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
+	stub_release(&f->st);
 	stub_settle(&f->st, f->base);
+	f->cfg = f->s->cfg;             /* a reload may have replaced it */
 	sup_free(f->s);
 	yk_config_free(f->cfg);
 	event_base_free(f->base);
@@ -171,6 +174,44 @@ test_vanishes_while_not_recovering_absent(void **state)
 	assert_string_equal(stub_log, "list ");
 }
 
+/*
+ * A reload drops the domain while yaokid destroys it: it is still created
+ * again, and the intent record in its state file is cleared.
+ */
+static void
+test_dropped_mid_recovery_created_and_intent_cleared(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_conf_errors errs = { 0, NULL };
+	struct yk_config *cfg;
+	struct yk_persist p;
+	char text[512];
+
+	start_running(f);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	f->st.hold_destroy = true;
+	stub_log[0] = '\0';
+	relist(f);
+	assert_string_equal(stub_log, "list list destroy:5 ");
+	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
+	assert_true(p.intent);
+	assert_int_equal(p.intent_domid, 5);
+	snprintf(text, sizeof(text),
+	    "hypervisor = \"sim\"\nstate_dir = \"%s\"\n"
+	    "domain \"web02\" { url = \"http://127.0.0.1:9/\"\n"
+	    "  interval = \"1h\" }\n", f->dir);
+	cfg = yk_config_load_text("test.conf", text, &errs);
+	assert_non_null(cfg);
+	sup_apply_config(f->s, cfg);
+	assert_null(sup_find(f->s, "web01"));
+	stub_release(&f->st);
+	pump(f);
+	assert_non_null(strstr(stub_log, "destroy:5 create:"));
+	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
+	assert_false(p.intent);
+	assert_false(sup_busy(f->s));
+}
+
 int
 main(void)
 {
@@ -180,6 +221,7 @@ main(void)
 		T(test_domid_change_while_healthy_is_gone_and_new),
 		T(test_crash_starts_recovery),
 		T(test_vanishes_while_not_recovering_absent),
+		T(test_dropped_mid_recovery_created_and_intent_cleared),
 	};
 
 	log_init("test_supervisor", 1, 0);
