@@ -8,6 +8,10 @@
  * loop (libxl owns SIGCHLD in the libxl backend). The first 4 KiB of its
  * output go to the log; the rest is read and dropped, so it never blocks.
  * Never waits for the hook and never lets it stop yaokid.
+ *
+ * Owns: the running hooks (struct hook_child) and their pipes, pidfds and
+ * timers. Its inputs are plain values (hook.h); the caller renders the
+ * status JSON for its standard input.
  */
 #include "config.h"
 
@@ -20,6 +24,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +34,16 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "clock.h"
 #include "hook.h"
 #include "log.h"
-#include "status_json.h"
-#include "supervisor.h"
 #include "text.h"
 
 #define REASON_MAX 200         /* printable characters of a line shown */
 #define HOOK_LOG_MAX 4096      /* bytes of the hook's output that reach the log */
 #define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-struct hook_run {
-	LIST_ENTRY(hook_run) entry;	/* runs */
+struct hook_child {
+	LIST_ENTRY(hook_child) entry;	/* runs */
 	pid_t pid;
 	char label[160];
 	struct event *exit_ev;
@@ -53,10 +55,10 @@ struct hook_run {
 };
 
 /* The hooks still running (or not yet reaped). */
-static LIST_HEAD(, hook_run) runs = LIST_HEAD_INITIALIZER(runs);
+static LIST_HEAD(, hook_child) runs = LIST_HEAD_INITIALIZER(runs);
 
 static void
-run_free(struct hook_run *h)
+run_free(struct hook_child *h)
 {
 	LIST_REMOVE(h, entry);
 	if (h->exit_ev != NULL)
@@ -73,7 +75,7 @@ run_free(struct hook_run *h)
 }
 
 static void
-log_output_line(struct hook_run *h, const char *line, size_t len)
+log_output_line(struct hook_child *h, const char *line, size_t len)
 {
 	char clean[256];
 
@@ -89,7 +91,7 @@ log_output_line(struct hook_run *h, const char *line, size_t len)
 
 /* Logs whole lines of the hook's output, the first HOOK_LOG_MAX bytes. */
 static void
-consume_output(struct hook_run *h, struct evbuffer *in, bool at_end)
+consume_output(struct hook_child *h, struct evbuffer *in, bool at_end)
 {
 	char *line;
 	size_t len;
@@ -123,7 +125,7 @@ out_read_cb(struct bufferevent *bev, void *arg)
 
 /* What the hook wrote before it exited but the loop has not read yet. */
 static void
-flush_output(struct hook_run *h)
+flush_output(struct hook_child *h)
 {
 	struct evbuffer *in;
 	evutil_socket_t fd;
@@ -141,7 +143,7 @@ flush_output(struct hook_run *h)
 static void
 exit_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hook_run *h = arg;
+	struct hook_child *h = arg;
 	int status;
 
 	(void)fd; (void)what;
@@ -162,7 +164,7 @@ exit_cb(evutil_socket_t fd, short what, void *arg)
 static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hook_run *h = arg;
+	struct hook_child *h = arg;
 
 	(void)fd; (void)what;
 	log_warnx("hook %s: still running after hook_timeout; killing its "
@@ -173,7 +175,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 pipe_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct hook_run *h = arg;
+	struct hook_child *h = arg;
 
 	(void)what;
 	if (bev == h->in) {
@@ -189,7 +191,7 @@ pipe_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 in_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct hook_run *h = arg;
+	struct hook_child *h = arg;
 
 	/* All of stdin written: close it so the hook sees EOF. */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
@@ -240,23 +242,24 @@ out:
  * through a pidfd: its exit, its output, hook_timeout.
  */
 static int
-watch(struct sup *s, struct hook_run *h, int in_fd, int out_fd)
+watch(struct event_base *base, uint64_t timeout_ms, struct hook_child *h,
+    int in_fd, int out_fd)
 {
 	struct timeval tv;
 
 	evutil_make_socket_nonblocking(in_fd);
 	evutil_make_socket_nonblocking(out_fd);
-	h->in = bufferevent_socket_new(s->base, in_fd, BEV_OPT_CLOSE_ON_FREE);
+	h->in = bufferevent_socket_new(base, in_fd, BEV_OPT_CLOSE_ON_FREE);
 	if (h->in == NULL)
 		close(in_fd);
-	h->out = bufferevent_socket_new(s->base, out_fd, BEV_OPT_CLOSE_ON_FREE);
+	h->out = bufferevent_socket_new(base, out_fd, BEV_OPT_CLOSE_ON_FREE);
 	if (h->out == NULL)
 		close(out_fd);
 	h->pidfd = pidfd_open(h->pid, 0);
 	if (h->pidfd != -1)
-		h->exit_ev = event_new(s->base, h->pidfd, EV_READ | EV_PERSIST,
+		h->exit_ev = event_new(base, h->pidfd, EV_READ | EV_PERSIST,
 		    exit_cb, h);
-	h->timeout_ev = evtimer_new(s->base, timeout_cb, h);
+	h->timeout_ev = evtimer_new(base, timeout_cb, h);
 	if (h->in == NULL || h->out == NULL || h->exit_ev == NULL ||
 	    h->timeout_ev == NULL)
 		return -1;
@@ -264,24 +267,25 @@ watch(struct sup *s, struct hook_run *h, int in_fd, int out_fd)
 	bufferevent_setcb(h->out, out_read_cb, NULL, pipe_event_cb, h);
 	bufferevent_enable(h->out, EV_READ);
 	bufferevent_enable(h->in, EV_WRITE);
-	tv.tv_sec = (time_t)(s->cfg->hook_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)((s->cfg->hook_timeout_ms % 1000) * 1000);
+	tv.tv_sec = (time_t)(timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)((timeout_ms % 1000) * 1000);
 	event_add(h->exit_ev, NULL);
 	evtimer_add(h->timeout_ev, &tv);
 	return 0;
 }
 
 void
-hook_run(struct sup *s, const char *event, struct sup_domain *d,
-    const char *reason)
+hook_run(const struct hook_spec *spec, struct event_base *base,
+    const char *event, const char *domain, const char *reason,
+    unsigned recoveries, const char *stdin_json)
 {
-	const char *hook = s->cfg->hook;
-	const char *name = d != NULL ? d->conf->name : "-";
+	const char *hook = spec->path;
+	const char *name = domain != NULL ? domain : "-";
 	char e_event[64], e_domain[200], e_host[300], e_reason[260], e_recov[64];
 	char clean[REASON_MAX + 1];
 	char *argv[4], *envp[8];
 	int in_pipe[2], out_pipe[2], rc;
-	struct hook_run *h;
+	struct hook_child *h;
 	pid_t pid;
 
 	if (hook == NULL)
@@ -289,10 +293,9 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 	yk_text_printable(clean, sizeof(clean), reason);
 	snprintf(e_event, sizeof(e_event), "YAOKI_EVENT=%s", event);
 	snprintf(e_domain, sizeof(e_domain), "YAOKI_DOMAIN=%s", name);
-	snprintf(e_host, sizeof(e_host), "YAOKI_HOST=%s", s->host);
+	snprintf(e_host, sizeof(e_host), "YAOKI_HOST=%s", spec->host);
 	snprintf(e_reason, sizeof(e_reason), "YAOKI_REASON=%s", clean);
-	snprintf(e_recov, sizeof(e_recov), "YAOKI_RECOVERIES=%u", d ?
-	    yk_sm_recoveries_in_window(&d->sm, &d->params, yk_now_ms()) : 0);
+	snprintf(e_recov, sizeof(e_recov), "YAOKI_RECOVERIES=%u", recoveries);
 	envp[0] = e_event; envp[1] = e_domain; envp[2] = e_host;
 	envp[3] = e_reason; envp[4] = e_recov;
 	envp[5] = (char *)HOOK_PATH;
@@ -331,14 +334,15 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 	snprintf(h->label, sizeof(h->label), "%s %s (pid %ld)", event, name,
 	    (long)pid);
 	log_notice("hook %s: started: %s %s %s", h->label, hook, event, name);
-	if (watch(s, h, in_pipe[1], out_pipe[0]) == -1) {
+	if (watch(base, spec->timeout_ms, h, in_pipe[1], out_pipe[0]) == -1) {
 		log_warn("hook %s: cannot watch it; killing it", h->label);
 		kill(-pid, SIGKILL);
 		waitpid(pid, NULL, 0);      /* SIGKILLed: a moment at most */
 		run_free(h);
 		return;
 	}
-	if (status_json_write(s, d, bufferevent_get_output(h->in)) == -1)
+	if (stdin_json == NULL || evbuffer_add(bufferevent_get_output(h->in),
+	    stdin_json, strlen(stdin_json)) == -1)
 		log_warnx("hook %s: out of memory writing its input", h->label);
 }
 
@@ -349,7 +353,7 @@ hook_run(struct sup *s, const char *event, struct sup_domain *d,
 void
 hook_forget_all(void)
 {
-	struct hook_run *h;
+	struct hook_child *h;
 
 	while ((h = LIST_FIRST(&runs)) != NULL) {
 		log_info("hook %s: still running as yaokid stops; left to finish "

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "recovery.h"
 #include "file.h"
 #include "supervisor.h"
 
@@ -133,7 +134,8 @@ metrics_render(const struct sup *s, struct evbuffer *out)
 	    "recoveries.\n# TYPE yaoki_hold gauge\nyaoki_hold %d\n", s->hold);
 	evbuffer_add_printf(out, "# HELP yaoki_recoveries_running Recoveries in "
 	    "progress.\n# TYPE yaoki_recoveries_running gauge\n"
-	    "yaoki_recoveries_running %u\n", s->recoveries_running);
+	    "yaoki_recoveries_running %u\n",
+	    recovery_running_count(s->recoveries));
 	evbuffer_add_printf(out, "# HELP yaoki_domains Configured domains.\n"
 	    "# TYPE yaoki_domains gauge\nyaoki_domains %zu\n", s->cfg->ndomains);
 	evbuffer_add_printf(out, "# HELP yaoki_build_info yaokid's version.\n"

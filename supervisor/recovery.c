@@ -1,12 +1,20 @@
 /*
- * recovery.c - carries out recoveries: at most max_parallel_recoveries at
+ * recovery.c - carries out recoveries: at most max_parallel recoveries at
  * once, the rest wait in line (first come, first served).
  *
- * One recovery: write the intent record (so that a yaokid killed midway
- * finishes the job after a restart) -> destroy the old incarnation if it
- * exists and wait until it is gone -> create from the captured (or the
- * configured) domain configuration -> clear the intent -> tell the state
- * machine. Every step is asynchronous; nothing here blocks the loop.
+ * Owns: the queue, its count of running recoveries, and the steps of one
+ * recovery. It never sees the supervisor's domains: a request says what
+ * the owner knows (name, domid, created by yaokid, shutdown seen), the
+ * owner's callbacks provide the configuration and write the intent record,
+ * and one outcome (created, adopted, failed, gave up, cancelled) is handed
+ * back through done(), which supervisor.c applies to its domain.
+ *
+ * One recovery: get the configuration -> write the intent record (so that
+ * a yaokid killed midway finishes the job after a restart) -> wait out the
+ * crash grace if the toolstack may restart the domain -> re-list and look
+ * the domain up by name -> destroy the old incarnation if it exists (the
+ * hypervisor completes once it is gone) -> create from the configuration
+ * -> done. Every step is asynchronous; nothing here blocks the loop.
  *
  * For the kill -9 tests, YAOKI_FAILPOINT may name steps (comma-separated:
  * "intent", "create", "created") at which yaokid stops itself with SIGSTOP,
@@ -15,41 +23,332 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
+#include <sys/queue.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "clock.h"
-#include "file.h"
+#include "hv.h"
 #include "log.h"
 #include "recovery.h"
-#include "persist.h"
-#include "supervisor.h"
 
-#define DOMAIN_CONFIG_MAX (8u << 20)    /* bytes of a domain_config file */
+struct recovery_queue {
+	struct event_base *base;
+	struct hv *hv;
+	unsigned max_parallel;
+	unsigned running;
+	bool stopped;
+	TAILQ_HEAD(, recovery) waiting;
+};
 
 struct recovery {
-	TAILQ_ENTRY(recovery) entry;
-	struct sup_domain *d;
-	char *name;             /* d->conf dies with a reload that drops d */
+	TAILQ_ENTRY(recovery) entry;     /* in q->waiting until started */
+	struct recovery_queue *q;
+	const struct recovery_owner *owner;
+	void *arg;
+	char *name;
+	int domid;                       /* the incarnation acted on, -1 */
+	bool created_by_us;
+	bool shutdown_seen;
 	bool started;
+	bool cancelled;                  /* the owner dropped the domain */
 	double t0, t_destroyed;
 	char *config_json;
 	struct event *grace;
 };
 
 static void start(struct recovery *r);
-static void resolve(struct recovery *r);
 static void grace_cb(evutil_socket_t fd, short what, void *arg);
+static void relist_before_acting(struct recovery *r);
+static void relisted_cb(void *arg, int err, const struct hv_dominfo *doms,
+    size_t n);
+static void destroyed_cb(void *arg, int err, const char *errmsg);
+static void create_step(struct recovery *r);
+static void created_cb(void *arg, int err, int domid, const char *errmsg);
+static void finish(struct recovery *r, enum recovery_result result, int domid,
+    const char *why);
+static void failpoint(const char *step, const char *name);
+
+/* ---- the queue ------------------------------------------------------------ */
+
+struct recovery_queue *
+recovery_queue_new(struct event_base *base, struct hv *hv,
+    unsigned max_parallel)
+{
+	struct recovery_queue *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		fatalx("out of memory");
+	q->base = base;
+	q->hv = hv;
+	q->max_parallel = max_parallel;
+	TAILQ_INIT(&q->waiting);
+	return q;
+}
+
+void
+recovery_queue_set_max(struct recovery_queue *q, unsigned max_parallel)
+{
+	q->max_parallel = max_parallel;
+}
+
+void
+recovery_queue_stop(struct recovery_queue *q)
+{
+	q->stopped = true;
+}
+
+static void
+recovery_free(struct recovery *r)
+{
+	free(r->config_json);
+	free(r->name);
+	if (r->grace != NULL)
+		event_free(r->grace);
+	free(r);
+}
+
+void
+recovery_queue_free(struct recovery_queue *q)
+{
+	struct recovery *r;
+
+	if (q == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&q->waiting)) != NULL) {
+		TAILQ_REMOVE(&q->waiting, r, entry);
+		recovery_free(r);
+	}
+	/* Running recoveries still point at q: the process is exiting and
+	 * the loop runs no more, so q is left to them. */
+	if (q->running == 0)
+		free(q);
+	else
+		q->stopped = true;
+}
+
+unsigned
+recovery_running_count(const struct recovery_queue *q)
+{
+	return q->running;
+}
+
+struct recovery *
+recovery_enqueue(struct recovery_queue *q, const struct recovery_request *req,
+    const struct recovery_owner *owner, void *arg)
+{
+	struct recovery *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->name = strdup(req->name)) == NULL)
+		fatalx("out of memory");
+	r->q = q;
+	r->owner = owner;
+	r->arg = arg;
+	r->domid = req->domid;
+	r->created_by_us = req->created_by_us;
+	r->shutdown_seen = req->shutdown_seen;
+	TAILQ_INSERT_TAIL(&q->waiting, r, entry);
+	if (q->running >= q->max_parallel)
+		log_notice("%s: recovery waits in line (%u running, "
+		    "max_parallel_recoveries %u)", r->name, q->running,
+		    q->max_parallel);
+	return r;
+}
+
+void
+recovery_queue_kick(struct recovery_queue *q)
+{
+	struct recovery *r;
+
+	while (!q->stopped && q->running < q->max_parallel &&
+	    (r = TAILQ_FIRST(&q->waiting)) != NULL) {
+		TAILQ_REMOVE(&q->waiting, r, entry);
+		start(r);
+	}
+}
+
+bool
+recovery_cancel(struct recovery *r)
+{
+	if (r->started) {
+		r->cancelled = true;
+		return false;
+	}
+	TAILQ_REMOVE(&r->q->waiting, r, entry);
+	recovery_free(r);
+	return true;
+}
+
+/* ---- the steps, in the order they happen ----------------------------------- */
+
+static void
+start(struct recovery *r)
+{
+	char why[300];
+	int grace_ms;
+
+	r->started = true;
+	r->t0 = r->t_destroyed = yk_now_s();
+	r->q->running++;
+	why[0] = '\0';
+	r->config_json = r->owner->config(r->arg, why, sizeof(why));
+	if (r->config_json == NULL) {
+		finish(r, RECOVERY_GAVE_UP, -1, why);
+		return;
+	}
+	if (r->owner->intent(r->arg, r->domid) == -1) {
+		finish(r, RECOVERY_FAILED, -1, "cannot write the intent record; "
+		    "nothing destroyed");
+		return;
+	}
+	failpoint("intent", r->name);
+	grace_ms = r->q->hv->ops->crash_grace_ms;
+	if (grace_ms > 0 && !r->created_by_us && r->shutdown_seen) {
+		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
+
+		r->grace = evtimer_new(r->q->base, grace_cb, r);
+		if (r->grace != NULL && evtimer_add(r->grace, &tv) == 0)
+			return;
+	}
+	relist_before_acting(r);
+}
+
+/* The crash grace is over: an `xl create` monitor had its chance. */
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	relist_before_acting(arg);
+}
+
+/*
+ * Looks the domain up by name right before acting: the incarnation yaokid
+ * knows may be gone, or another one may have appeared.
+ */
+static void
+relist_before_acting(struct recovery *r)
+{
+	r->q->hv->ops->list(r->q->hv, relisted_cb, r);
+}
+
+static void
+relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
+{
+	struct recovery *r = arg;
+	const struct hv_dominfo *found = NULL;
+	size_t i;
+
+	if (r->cancelled) {
+		/* Nothing was destroyed yet: nothing is owed. */
+		finish(r, RECOVERY_CANCELLED, -1, "no longer configured");
+		return;
+	}
+	for (i = 0; err == 0 && i < n; i++)
+		if (strcmp(doms[i].name, r->name) == 0 &&
+		    doms[i].state != HV_DYING && !doms[i].migrating)
+			found = &doms[i];
+	/* Someone else (an xl monitor, an operator) created it meanwhile. */
+	if (found != NULL && found->domid != r->domid &&
+	    (found->state == HV_RUNNING || found->state == HV_PAUSED)) {
+		log_notice("%s: domain %d was created outside yaokid meanwhile; "
+		    "adopting it instead of creating another", r->name,
+		    found->domid);
+		finish(r, RECOVERY_ADOPTED, found->domid, NULL);
+		return;
+	}
+	/* If listing failed, act on the incarnation yaokid knows. */
+	if (found != NULL || err == 0) {
+		r->domid = found != NULL ? found->domid : -1;
+		r->owner->domid(r->arg, r->domid);
+	}
+	if (r->domid < 0) {
+		create_step(r);
+		return;
+	}
+	/* The owner logs "destroying domain N (reason)". */
+	r->owner->destroying(r->arg, r->domid);
+	r->q->hv->ops->destroy(r->q->hv, r->domid, destroyed_cb, r);
+}
+
+static void
+destroyed_cb(void *arg, int err, const char *errmsg)
+{
+	struct recovery *r = arg;
+
+	if (r->cancelled) {
+		/* Dropped by a reload, but destroyed by yaokid: still owed. */
+		log_notice("%s: no longer configured, but destroyed by yaokid: "
+		    "creating it again", r->name);
+	} else if (err != 0)
+		log_warnx("%s: destroy of domain %d failed: %s; trying to "
+		    "create anyway", r->name, r->domid,
+		    errmsg ? errmsg : "unknown error");
+	else
+		log_info("%s: domain %d destroyed in %.1f s", r->name,
+		    r->domid, yk_now_s() - r->t0);
+	r->domid = -1;
+	r->owner->domid(r->arg, -1);
+	create_step(r);
+}
+
+static void
+create_step(struct recovery *r)
+{
+	r->t_destroyed = yk_now_s();
+	failpoint("create", r->name);
+	log_notice("%s: creating the domain again", r->name);
+	r->q->hv->ops->create(r->q->hv, r->config_json, created_cb, r);
+}
+
+static void
+created_cb(void *arg, int err, int domid, const char *errmsg)
+{
+	struct recovery *r = arg;
+
+	if (r->cancelled) {
+		if (err == 0 && domid >= 0)
+			log_notice("%s: re-created as domain %d; no longer "
+			    "supervised", r->name, domid);
+		else
+			log_errx("%s: creating it again failed: %s; it is no "
+			    "longer supervised", r->name,
+			    errmsg != NULL ? errmsg : "create failed");
+	} else if (err == 0 && domid >= 0)
+		failpoint("created", r->name);
+	if (err != 0 || domid < 0) {
+		finish(r, RECOVERY_FAILED, -1,
+		    errmsg != NULL ? errmsg : "create failed");
+		return;
+	}
+	finish(r, RECOVERY_CREATED, domid, NULL);
+}
+
+/* Hands the one outcome to the owner, frees r, and lets the next one go. */
+static void
+finish(struct recovery *r, enum recovery_result result, int domid,
+    const char *why)
+{
+	struct recovery_queue *q = r->q;
+	struct recovery_outcome o;
+	double now = yk_now_s();
+
+	o.result = result;
+	o.name = r->name;
+	o.domid = domid;
+	o.why = why;
+	o.seconds = now - r->t0;
+	o.destroy_seconds = r->t_destroyed - r->t0;
+	o.create_seconds = now - r->t_destroyed;
+	q->running--;
+	r->owner->done(r->arg, &o);
+	recovery_free(r);
+	recovery_queue_kick(q);
+}
 
 /* Stops the process at a named step when YAOKI_FAILPOINT lists it. */
 static void
@@ -68,309 +367,4 @@ failpoint(const char *step, const char *name)
 			return;
 		}
 	}
-}
-
-void
-recovery_enqueue(struct sup_domain *d)
-{
-	struct sup *s = d->sup;
-	struct recovery *r;
-
-	if (d->rec != NULL)
-		return;
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		fatalx("out of memory");
-	r->d = d;
-	d->rec = r;
-	sup_domain_ref(d);
-	TAILQ_INSERT_TAIL(&s->queue, r, entry);
-	if (s->recoveries_running >= s->cfg->max_parallel_recoveries)
-		log_notice("%s: recovery waits in line (%u running, "
-		    "max_parallel_recoveries %u)", d->conf->name,
-		    s->recoveries_running, s->cfg->max_parallel_recoveries);
-	recovery_kick(s);
-}
-
-void
-recovery_kick(struct sup *s)
-{
-	struct recovery *r;
-
-	while (!s->stopping &&
-	    s->recoveries_running < s->cfg->max_parallel_recoveries &&
-	    (r = TAILQ_FIRST(&s->queue)) != NULL) {
-		TAILQ_REMOVE(&s->queue, r, entry);
-		start(r);
-	}
-}
-
-void
-recovery_dequeue(struct sup_domain *d)
-{
-	struct recovery *r = d->rec;
-
-	if (r == NULL || r->started)
-		return;
-	TAILQ_REMOVE(&d->sup->queue, r, entry);
-	d->rec = NULL;
-	free(r);
-	sup_domain_unref(d);
-}
-
-/*
- * A domain dropped by a reload keeps its state file: clear the intent
- * there, or a later reload that adds it again would resume a recovery
- * that has ended.
- */
-static void
-forget_intent(struct recovery *r)
-{
-	struct yk_persist p;
-	const char *dir = r->d->sup->cfg->state_dir;
-
-	if (persist_load(dir, r->name, &p) == 1 && p.intent) {
-		p.intent = false;
-		p.intent_domid = -1;
-		persist_save(dir, r->name, &p);
-	}
-}
-
-static void
-finish(struct recovery *r, bool ok, const char *why)
-{
-	struct sup_domain *d = r->d;
-	struct sup *s = d->sup;
-	double secs = yk_now_s() - r->t0;
-
-	s->recoveries_running--;
-	d->rec = NULL;
-	if (!d->removed) {
-		d->have_recovery = true;
-		d->recovery_at = time(NULL);
-		d->recovery_seconds = secs;
-		snprintf(d->recovery_result, sizeof(d->recovery_result), "%s",
-		    ok ? "ok" : "failed");
-		if (ok) {
-			d->recoveries_ok++;
-			log_notice("%s: re-created as domain %d in %.1f s "
-			    "(destroy %.1f s, create %.1f s)", d->conf->name,
-			    d->domid, secs, r->t_destroyed - r->t0,
-			    yk_now_s() - r->t_destroyed);
-		} else {
-			d->recoveries_failed++;
-			log_errx("%s: recovery failed after %.1f s: %s",
-			    d->conf->name, secs, why);
-		}
-		if (why != NULL && !ok && r->config_json == NULL)
-			sup_domain_give_up(d, why);
-		else {
-			struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = ok };
-
-			sup_domain_step(d, &ev);
-		}
-	}
-	free(r->config_json);
-	free(r->name);
-	if (r->grace != NULL)
-		event_free(r->grace);
-	free(r);
-	sup_domain_unref(d);
-	recovery_kick(s);
-}
-
-/* Someone else (an xl monitor, an operator) created it meanwhile: adopt it. */
-static void
-adopt(struct recovery *r, int domid)
-{
-	struct sup_domain *d = r->d;
-
-	log_notice("%s: domain %d was created outside yaokid meanwhile; "
-	    "adopting it instead of creating another", d->conf->name, domid);
-	d->domid = domid;
-	d->shutdown_seen = false;
-	d->intent = false;
-	d->sm.created_by_us = false;
-	sup_domain_save(d);
-	sup_capture(d);
-	finish(r, true, NULL);
-}
-
-static void
-created_cb(void *arg, int err, int domid, const char *errmsg)
-{
-	struct recovery *r = arg;
-	struct sup_domain *d = r->d;
-
-	if (d->removed) {
-		if (err == 0 && domid >= 0) {
-			log_notice("%s: re-created as domain %d; no longer "
-			    "supervised", r->name, domid);
-			forget_intent(r);
-		} else
-			log_errx("%s: creating it again failed: %s; it is no "
-			    "longer supervised", r->name,
-			    errmsg != NULL ? errmsg : "create failed");
-		finish(r, err == 0, errmsg);
-		return;
-	}
-	if (err != 0 || domid < 0) {
-		finish(r, false, errmsg != NULL ? errmsg : "create failed");
-		return;
-	}
-	failpoint("created", r->name);
-	d->domid = domid;
-	d->created_domid = domid;
-	d->shutdown_seen = false;
-	d->intent = false;
-	d->sm.created_by_us = true;
-	sup_domain_save(d);
-	sup_capture(d);
-	finish(r, true, NULL);
-}
-
-static void
-create_step(struct recovery *r)
-{
-	struct sup_domain *d = r->d;
-
-	r->t_destroyed = yk_now_s();
-	failpoint("create", r->name);
-	log_notice("%s: creating the domain again", r->name);
-	d->sup->hv->ops->create(d->sup->hv, r->config_json, created_cb, r);
-}
-
-static void
-destroyed_cb(void *arg, int err, const char *errmsg)
-{
-	struct recovery *r = arg;
-	struct sup_domain *d = r->d;
-
-	if (d->removed) {
-		/* Dropped by a reload, but destroyed by yaokid: still owed. */
-		log_notice("%s: no longer configured, but destroyed by yaokid: "
-		    "creating it again", r->name);
-		d->domid = -1;
-		create_step(r);
-		return;
-	}
-	if (err != 0)
-		log_warnx("%s: destroy of domain %d failed: %s; trying to "
-		    "create anyway", d->conf->name, d->domid,
-		    errmsg ? errmsg : "unknown error");
-	else
-		log_info("%s: domain %d destroyed in %.1f s", d->conf->name,
-		    d->domid, yk_now_s() - r->t0);
-	d->domid = -1;
-	create_step(r);
-}
-
-/* The configured domain_config file, read afresh for every attempt. */
-static char *
-read_domain_config(const char *path, char *why, size_t whylen)
-{
-	char *text = yk_file_read(path, DOMAIN_CONFIG_MAX, YK_FILE_NO_NUL, NULL);
-
-	if (text == NULL)
-		snprintf(why, whylen, "cannot read domain_config %s: %s", path,
-		    errno == EFBIG ? "too large" : strerror(errno));
-	return text;
-}
-
-static void
-start(struct recovery *r)
-{
-	struct sup_domain *d = r->d;
-	struct sup *s = d->sup;
-	char why[300];
-	int grace_ms;
-
-	r->started = true;
-	r->t0 = r->t_destroyed = yk_now_s();
-	if ((r->name = strdup(d->conf->name)) == NULL)
-		fatalx("out of memory");
-	s->recoveries_running++;
-	if (d->conf->domain_config != NULL)
-		r->config_json = read_domain_config(d->conf->domain_config, why,
-		    sizeof(why));
-	else if (d->captured != NULL)
-		r->config_json = strdup(d->captured);
-	else
-		snprintf(why, sizeof(why), "no configuration to create it from "
-		    "(none was captured while it ran, and no domain_config)");
-	if (r->config_json == NULL) {
-		finish(r, false, why);
-		return;
-	}
-	d->intent = true;
-	d->intent_domid = d->domid;
-	d->intent_wall_ms = yk_wall_ms();
-	sup_domain_save(d);
-	failpoint("intent", r->name);
-	grace_ms = s->hv->ops->crash_grace_ms;
-	if (grace_ms > 0 && !d->sm.created_by_us && d->shutdown_seen) {
-		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
-
-		r->grace = evtimer_new(s->base, grace_cb, r);
-		if (r->grace != NULL && evtimer_add(r->grace, &tv) == 0)
-			return;
-	}
-	resolve(r);
-}
-
-static void
-grace_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd; (void)what;
-	resolve(arg);
-}
-
-/*
- * Looks the domain up by name right before acting: the incarnation yaokid
- * knows may be gone, or another one may have appeared.
- */
-static void
-resolved_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
-{
-	struct recovery *r = arg;
-	struct sup_domain *d = r->d;
-	const struct hv_dominfo *found = NULL;
-	size_t i;
-
-	if (d->removed) {
-		/* Nothing was destroyed yet: nothing is owed. */
-		forget_intent(r);
-		finish(r, false, "no longer configured");
-		return;
-	}
-	for (i = 0; err == 0 && i < n; i++)
-		if (strcmp(doms[i].name, d->conf->name) == 0 &&
-		    doms[i].state != HV_DYING && !doms[i].migrating)
-			found = &doms[i];
-	/* If listing failed, act on the incarnation yaokid knows. */
-	if (found != NULL && found->domid != d->domid &&
-	    (found->state == HV_RUNNING || found->state == HV_PAUSED)) {
-		adopt(r, found->domid);
-		return;
-	}
-	if (found != NULL)
-		d->domid = found->domid;
-	else if (err == 0)
-		d->domid = -1;
-	if (d->domid < 0) {
-		create_step(r);
-		return;
-	}
-	log_notice("%s: destroying domain %d (%s)", d->conf->name, d->domid,
-	    d->sm.reason);
-	d->expect_gone_domid = d->domid;
-	d->sup->hv->ops->destroy(d->sup->hv, d->domid, destroyed_cb, r);
-}
-
-static void
-resolve(struct recovery *r)
-{
-	struct sup *s = r->d->sup;
-
-	s->hv->ops->list(s->hv, resolved_cb, r);
 }

@@ -4,11 +4,16 @@
  *
  * Owns: the list of supervised domains, each domain's probe schedule and
  * state-machine timer, reconciliation with the hypervisor's domain list and
- * events, the mass-failure hold, and applying a reloaded configuration.
+ * events, the mass-failure hold, applying a reloaded configuration, and
+ * everything a recovery changes in a domain: recovery.c is asked through a
+ * request and owner callbacks (the configuration to create from, the intent
+ * record), and its one outcome is applied here (domid, counters, the state
+ * machine). Alerts go out through s->alert (yaokid.c runs the hook).
  * Never blocks: hypervisor work is asynchronous (hv.h), probes too (probe.h).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +23,20 @@
 #include <event2/event.h>
 
 #include "clock.h"
-#include "hook.h"
+#include "file.h"
 #include "log.h"
 #include "recovery.h"
 #include "persist.h"
 #include "supervisor.h"
 
 #define LIST_INTERVAL_MS 1000
+#define DOMAIN_CONFIG_MAX (8u << 20)    /* bytes of a domain_config file */
 
 static void sync_schedules(struct sup_domain *d, enum yk_state before);
 static void tally(struct sup_domain *d);
 static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void sm_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void recover(struct sup_domain *d);
 
 /* ---- the persisted record ---------------------------------------------- */
 
@@ -158,7 +165,7 @@ sup_find(struct sup *s, const char *name)
 bool
 sup_busy(const struct sup *s)
 {
-	return s->recoveries_running > 0;
+	return recovery_running_count(s->recoveries) > 0;
 }
 
 /* ---- stepping the state machine ----------------------------------------- */
@@ -207,12 +214,13 @@ apply_actions(struct sup_domain *d, unsigned acts)
 		/* Giving up ends the promise to re-create: drop the intent. */
 		d->intent = false;
 		log_errx("%s: unrecoverable: %s", d->conf->name, d->sm.reason);
-		hook_run(s, "unrecoverable", d, d->sm.reason);
+		if (s->alert != NULL)
+			s->alert(s, "unrecoverable", d, d->sm.reason);
 	}
 	if (acts & (YK_ACT_PERSIST | YK_ACT_HOOK))
 		sup_domain_save(d);
 	if (acts & YK_ACT_RECOVER)
-		recovery_enqueue(d);
+		recover(d);
 	if ((acts & YK_ACT_REBOOT) && d->domid >= 0) {
 		log_notice("%s: asking domain %d for a graceful reboot",
 		    d->conf->name, d->domid);
@@ -270,6 +278,171 @@ step_kind(struct sup_domain *d, enum yk_sm_event_kind kind)
 	struct yk_sm_event ev = { .kind = kind };
 
 	sup_domain_step(d, &ev);
+}
+
+/* ---- recoveries: the request, the owner's side, the outcome ------------- */
+
+/* The configured domain_config file, read afresh for every attempt. */
+static char *
+read_domain_config(const char *path, char *why, size_t whylen)
+{
+	char *text = yk_file_read(path, DOMAIN_CONFIG_MAX, YK_FILE_NO_NUL, NULL);
+
+	if (text == NULL)
+		snprintf(why, whylen, "cannot read domain_config %s: %s", path,
+		    errno == EFBIG ? "too large" : strerror(errno));
+	return text;
+}
+
+static char *
+rec_config(void *arg, char *why, size_t whylen)
+{
+	struct sup_domain *d = arg;
+	char *json;
+
+	if (d->conf->domain_config != NULL)
+		return read_domain_config(d->conf->domain_config, why, whylen);
+	if (d->captured != NULL) {
+		if ((json = strdup(d->captured)) == NULL)
+			fatalx("out of memory");
+		return json;
+	}
+	snprintf(why, whylen, "no configuration to create it from "
+	    "(none was captured while it ran, and no domain_config)");
+	return NULL;
+}
+
+static int
+rec_intent(void *arg, int domid)
+{
+	struct sup_domain *d = arg;
+	struct yk_persist p;
+
+	d->intent = true;
+	d->intent_domid = domid;
+	d->intent_wall_ms = yk_wall_ms();
+	persist_from_domain(d, &p);
+	if (persist_save(d->sup->cfg->state_dir, d->conf->name, &p) == -1) {
+		/* Without the record a yaokid killed midway would not finish
+		 * the job: nothing is destroyed. */
+		log_errx("%s: cannot write the recovery intent record; not "
+		    "destroying the domain", d->conf->name);
+		d->intent = false;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+rec_domid(void *arg, int domid)
+{
+	struct sup_domain *d = arg;
+
+	d->domid = domid;
+}
+
+static void
+rec_destroying(void *arg, int domid)
+{
+	struct sup_domain *d = arg;
+
+	log_notice("%s: destroying domain %d (%s)", d->conf->name, domid,
+	    d->sm.reason);
+	d->expect_gone_domid = domid;
+}
+
+/*
+ * A domain dropped by a reload keeps its state file: clear the intent
+ * there, or a later reload that adds it again would resume a recovery
+ * that has ended.
+ */
+static void
+forget_intent(struct sup *s, const char *name)
+{
+	struct yk_persist p;
+	const char *dir = s->cfg->state_dir;
+
+	if (persist_load(dir, name, &p) == 1 && p.intent) {
+		p.intent = false;
+		p.intent_domid = -1;
+		persist_save(dir, name, &p);
+	}
+}
+
+static void
+rec_done(void *arg, const struct recovery_outcome *o)
+{
+	struct sup_domain *d = arg;
+	bool ok = o->result == RECOVERY_CREATED || o->result == RECOVERY_ADOPTED;
+
+	d->rec = NULL;
+	if (d->removed) {
+		/* Created, or nothing destroyed: nothing is owed any more.
+		 * (d->conf went with the old configuration: o->name.) */
+		if (o->result == RECOVERY_CREATED ||
+		    o->result == RECOVERY_CANCELLED)
+			forget_intent(d->sup, o->name);
+		sup_domain_unref(d);
+		return;
+	}
+	if (ok) {
+		d->domid = o->domid;
+		if (o->result == RECOVERY_CREATED)
+			d->created_domid = o->domid;
+		d->shutdown_seen = false;
+		d->intent = false;
+		d->sm.created_by_us = o->result == RECOVERY_CREATED;
+		sup_domain_save(d);
+		sup_capture(d);
+	}
+	d->have_recovery = true;
+	d->recovery_at = time(NULL);
+	d->recovery_seconds = o->seconds;
+	snprintf(d->recovery_result, sizeof(d->recovery_result), "%s",
+	    ok ? "ok" : "failed");
+	if (ok) {
+		d->recoveries_ok++;
+		log_notice("%s: re-created as domain %d in %.1f s "
+		    "(destroy %.1f s, create %.1f s)", d->conf->name,
+		    d->domid, o->seconds, o->destroy_seconds, o->create_seconds);
+	} else {
+		d->recoveries_failed++;
+		log_errx("%s: recovery failed after %.1f s: %s",
+		    d->conf->name, o->seconds, o->why);
+	}
+	if (o->result == RECOVERY_GAVE_UP)
+		sup_domain_give_up(d, o->why);
+	else {
+		struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = ok };
+
+		sup_domain_step(d, &ev);
+	}
+	sup_domain_unref(d);
+}
+
+static const struct recovery_owner rec_owner = {
+	.config = rec_config,
+	.intent = rec_intent,
+	.domid = rec_domid,
+	.destroying = rec_destroying,
+	.done = rec_done,
+};
+
+/* Puts d's recovery in line (the state machine asked for it). */
+static void
+recover(struct sup_domain *d)
+{
+	struct recovery_request req;
+
+	if (d->rec != NULL)
+		return;
+	req.name = d->conf->name;
+	req.domid = d->domid;
+	req.created_by_us = d->sm.created_by_us;
+	req.shutdown_seen = d->shutdown_seen;
+	sup_domain_ref(d);
+	d->rec = recovery_enqueue(d->sup->recoveries, &req, &rec_owner, d);
+	recovery_queue_kick(d->sup->recoveries);
 }
 
 /* ---- timers: probe schedule and state-machine wake-ups ------------------- */
@@ -365,7 +538,8 @@ update_hold(struct sup *s, unsigned extra)
 		    "at once: suspecting Dom0 itself, holding recoveries",
 		    failing, probed);
 		log_errx("mass failure: %s", reason);
-		hook_run(s, "mass-failure", NULL, reason);
+		if (s->alert != NULL)
+			s->alert(s, "mass-failure", NULL, reason);
 	} else
 		log_notice("mass failure over: %u of %u probed domains failing; "
 		    "recoveries allowed again", failing, probed);
@@ -554,7 +728,7 @@ find_info(const struct dom_index *ix, const char *name, bool *migrating)
  * incarnation and creates the domain).
  */
 static void
-resolve_intent(struct sup_domain *d, const struct hv_dominfo *info)
+finish_interrupted_recovery(struct sup_domain *d, const struct hv_dominfo *info)
 {
 	enum yk_state before = d->sm.state;
 
@@ -583,7 +757,7 @@ resolve_intent(struct sup_domain *d, const struct hv_dominfo *info)
 	d->sm.state = YK_RECOVERING;
 	d->sm.wake_at = 0;
 	sync_schedules(d, before);
-	recovery_enqueue(d);
+	recover(d);
 }
 
 /*
@@ -627,7 +801,7 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 	if (d->rec != NULL || d->removed)
 		return;            /* the recovery owns the domain right now */
 	if (intent_unowned(d) && !migrating) {
-		resolve_intent(d, info);
+		finish_interrupted_recovery(d, info);
 		return;
 	}
 	if (info == NULL) {
@@ -833,7 +1007,7 @@ sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv)
 	s->cfg = cfg;
 	s->hv = hv;
 	TAILQ_INIT(&s->domains);
-	TAILQ_INIT(&s->queue);
+	s->recoveries = recovery_queue_new(base, hv, cfg->max_parallel_recoveries);
 	if (gethostname(s->host, sizeof(s->host) - 1) == -1)
 		snprintf(s->host, sizeof(s->host), "localhost");
 	s->probes = probe_engine_new(base);
@@ -877,7 +1051,11 @@ domain_remove(struct sup *s, struct sup_domain *d)
 	TAILQ_REMOVE(&s->domains, d, entry);
 	d->removed = true;
 	tally(d);
-	recovery_dequeue(d);
+	/* A queued recovery is dropped; a running one reports when done. */
+	if (d->rec != NULL && recovery_cancel(d->rec)) {
+		d->rec = NULL;
+		sup_domain_unref(d);
+	}
 	evtimer_del(d->sm_timer);
 	evtimer_del(d->probe_timer);
 	if (d->probe != NULL) {
@@ -933,7 +1111,8 @@ sup_apply_config(struct sup *s, struct yk_config *cfg)
 	/* Removed domains with work in flight never touch conf again. */
 	yk_config_free(old);
 	update_hold(s, 0);
-	recovery_kick(s);
+	recovery_queue_set_max(s->recoveries, cfg->max_parallel_recoveries);
+	recovery_queue_kick(s->recoveries);
 	sup_request_list(s);
 }
 
@@ -942,10 +1121,18 @@ sup_free(struct sup *s)
 {
 	struct sup_domain *d;
 
-	s->stopping = true;
+	sup_stop(s);
 	while ((d = TAILQ_FIRST(&s->domains)) != NULL)
 		domain_remove(s, d);
+	recovery_queue_free(s->recoveries);
 	event_free(s->list_timer);
 	probe_engine_free(s->probes);
 	free(s);
+}
+
+void
+sup_stop(struct sup *s)
+{
+	s->stopping = true;
+	recovery_queue_stop(s->recoveries);
 }

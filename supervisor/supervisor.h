@@ -4,7 +4,10 @@
  *
  * supervisor.c turns inputs (probe verdicts, hypervisor lists and events,
  * timers, operator commands) into state-machine events and carries out the
- * actions the machine returns. Everything runs on the one libevent loop.
+ * actions the machine returns; recovery.c carries out recoveries for it
+ * and reports each one's outcome, which supervisor.c applies to the
+ * domain. Alerts go out through the alert callback (yaokid.c runs the hook
+ * with the status JSON). Everything runs on the one libevent loop.
  */
 #ifndef YK_SUPERVISOR_H
 #define YK_SUPERVISOR_H
@@ -25,6 +28,7 @@
 struct event;
 struct event_base;
 struct recovery;
+struct recovery_queue;
 
 struct sup_domain {
 	TAILQ_ENTRY(sup_domain) entry;
@@ -86,17 +90,24 @@ struct sup {
 	bool hold;
 	unsigned n_probed, n_failing;    /* kept by tally(): no walk per probe */
 	char host[256];
-	unsigned recoveries_running;
-	TAILQ_HEAD(, recovery) queue;
+	struct recovery_queue *recoveries;   /* recovery.h */
 	struct yk_latency latency;       /* probe durations, for metrics */
 	/* the daemon's reload entry point (yaokid.c) */
 	int (*reload)(struct sup *s, char *err, size_t errlen);
+	/*
+	 * The daemon's alert (yaokid.c runs the hook): EVENT "unrecoverable"
+	 * (d set) or "mass-failure" (d NULL). NULL: no alerts.
+	 */
+	void (*alert)(struct sup *s, const char *event, struct sup_domain *d,
+	    const char *reason);
 	bool stopping;
 };
 
 struct sup *sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv);
 void sup_start(struct sup *s);
 void sup_free(struct sup *s);
+/* A clean stop begins: no new list, no queued recovery starts. */
+void sup_stop(struct sup *s);
 /* Applies a new configuration in place; takes ownership of cfg. */
 void sup_apply_config(struct sup *s, struct yk_config *cfg);
 

@@ -1,7 +1,8 @@
 /*
  * yaokid.c - the supervisor daemon's entry point: options, configuration
  * check (-t), start-up order, daemonizing, signals, systemd notification,
- * reload and a clean stop.
+ * reload, a clean stop, and the supervisor's alerts (the hook, with the
+ * status JSON on its standard input).
  *
  * Exit statuses: 0 clean stop, 1 configuration error, 2 cannot start.
  */
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -35,6 +37,7 @@
 #include "metrics.h"
 #include "file.h"
 #include "persist.h"
+#include "status_json.h"
 #include "supervisor.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/yaoki/yaoki.conf"
@@ -198,6 +201,46 @@ check_hook(const struct yk_config *cfg)
 		log_warn("hook %s: not executable", cfg->hook);
 }
 
+/* ---- alerts: the hook ---------------------------------------------------- */
+
+/* The status JSON of d (NULL: every domain), as a string; NULL if no memory. */
+static char *
+status_text(const struct sup *s, const struct sup_domain *d)
+{
+	struct evbuffer *buf = evbuffer_new();
+	size_t len;
+	char *text = NULL;
+
+	if (buf == NULL)
+		return NULL;
+	if (status_json_write(s, d, buf) == 0) {
+		len = evbuffer_get_length(buf);
+		if ((text = malloc(len + 1)) != NULL) {
+			evbuffer_remove(buf, text, len);
+			text[len] = '\0';
+		}
+	}
+	evbuffer_free(buf);
+	return text;
+}
+
+/* sup->alert: runs the hook, if one is configured, with the status JSON. */
+static void
+alert(struct sup *s, const char *event, struct sup_domain *d,
+    const char *reason)
+{
+	struct hook_spec spec = { s->cfg->hook, s->cfg->hook_timeout_ms, s->host };
+	char *json;
+
+	if (spec.path == NULL)
+		return;
+	json = status_text(s, d);
+	hook_run(&spec, s->base, event, d != NULL ? d->conf->name : NULL,
+	    reason, d != NULL ? yk_sm_recoveries_in_window(&d->sm, &d->params,
+	    yk_now_ms()) : 0, json);
+	free(json);
+}
+
 /* ---- reload ---------------------------------------------------------------- */
 
 static void
@@ -304,7 +347,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("signal %d: stopping%s", (int)sig, sup_busy(yk.sup) ?
 	    " after the recoveries in progress" : "");
 	notify("STOPPING=1");
-	yk.sup->stopping = true;
+	sup_stop(yk.sup);
 	yk.stop_deadline = yk_now_ms() + STOP_GRACE_MS;
 	stop_check_cb(-1, 0, NULL);
 }
@@ -450,6 +493,7 @@ main(int argc, char *argv[])
 		cannot_start(err);
 	yk.sup = sup_new(yk.base, yk.cfg, yk.hv);
 	yk.sup->reload = reload;
+	yk.sup->alert = alert;
 	yk.ctl = control_open(yk.sup, yk.cfg->socket, yk.cfg->socket_group,
 	    err, sizeof(err));
 	if (yk.ctl == NULL)

@@ -45,8 +45,24 @@ tests_unit_test_base_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_base_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_base_LDADD = libykbase.a $(CMOCKA_LIBS)
 
+# The core against a scripted hypervisor (tests/unit/stub_hv.c).
+check_PROGRAMS += tests/unit/test_recovery
+tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c \
+	tests/unit/stub_hv.c tests/unit/stub_hv.h
+tests_unit_test_recovery_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_recovery_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_recovery_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
+
+check_PROGRAMS += tests/unit/test_supervisor
+tests_unit_test_supervisor_SOURCES = tests/unit/test_supervisor.c \
+	tests/unit/stub_hv.c tests/unit/stub_hv.h
+tests_unit_test_supervisor_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_supervisor_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_supervisor_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
+
 TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
-	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base
+	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base \
+	tests/unit/test_recovery tests/unit/test_supervisor
 endif
 
 # The include graph: no cycles, no upward includes (HACKING.md).

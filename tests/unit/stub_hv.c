@@ -1,0 +1,211 @@
+/*
+ * stub_hv.c - the scripted hypervisor of the unit tests (stub_hv.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "stub_hv.h"
+
+char stub_log[4096];
+
+void
+stub_note(const char *fmt, ...)
+{
+	size_t len = strlen(stub_log);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(stub_log + len, sizeof(stub_log) - len, fmt, ap);
+	va_end(ap);
+	len = strlen(stub_log);
+	snprintf(stub_log + len, sizeof(stub_log) - len, " ");
+}
+
+/* One pending completion. */
+struct job {
+	struct stub_hv *st;
+	char op;                    /* l c d C */
+	int domid;
+	void *cb;
+	void *arg;
+};
+
+static void
+job_cb(evutil_socket_t fd, short what, void *p)
+{
+	struct job *j = p;
+	struct stub_hv *st = j->st;
+
+	(void)fd; (void)what;
+	st->pending--;
+	switch (j->op) {
+	case 'l':
+		((hv_list_fn *)j->cb)(j->arg, st->list_err, st->doms, st->ndoms);
+		break;
+	case 'c':
+		((hv_capture_fn *)j->cb)(j->arg, st->capture_json ? 0 : -1,
+		    st->capture_json);
+		break;
+	case 'd':
+		((hv_done_fn *)j->cb)(j->arg, 0, NULL);
+		break;
+	case 'C':
+		if (st->create_err)
+			((hv_create_fn *)j->cb)(j->arg, -1, -1, st->create_errmsg);
+		else
+			((hv_create_fn *)j->cb)(j->arg, 0, st->next_domid++, NULL);
+		break;
+	}
+	free(j);
+}
+
+static void
+later(struct stub_hv *st, char op, int domid, void *cb, void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	struct timeval tv = { 0, 0 };
+
+	if (j == NULL)
+		abort();
+	j->st = st;
+	j->op = op;
+	j->domid = domid;
+	j->cb = cb;
+	j->arg = arg;
+	st->pending++;
+	if (op == 'd' && st->hold_destroy && st->held == NULL) {
+		st->held = j;
+		return;
+	}
+	if (event_base_once(st->hv.base, -1, EV_TIMEOUT, job_cb, j, &tv) != 0)
+		abort();
+}
+
+static void
+s_close(struct hv *hv)
+{
+	(void)hv;
+}
+
+static void
+s_list(struct hv *hv, hv_list_fn *cb, void *arg)
+{
+	stub_note("list");
+	later((struct stub_hv *)hv, 'l', -1, (void *)cb, arg);
+}
+
+static void
+s_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg)
+{
+	stub_note("capture:%d", domid);
+	later((struct stub_hv *)hv, 'c', domid, (void *)cb, arg);
+}
+
+static void
+s_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+{
+	struct stub_hv *st = (struct stub_hv *)hv;
+	size_t i;
+
+	stub_note("destroy:%d", domid);
+	/* It is gone once destroyed. */
+	for (i = 0; i < st->ndoms; i++)
+		if (st->doms[i].domid == domid) {
+			st->doms[i] = st->doms[--st->ndoms];
+			break;
+		}
+	later(st, 'd', domid, (void *)cb, arg);
+}
+
+static void
+s_create(struct hv *hv, const char *json, hv_create_fn *cb, void *arg)
+{
+	stub_note("create:%s", json);
+	later((struct stub_hv *)hv, 'C', -1, (void *)cb, arg);
+}
+
+static void
+s_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+{
+	stub_note("reboot:%d", domid);
+	later((struct stub_hv *)hv, 'd', domid, (void *)cb, arg);
+}
+
+static const struct hv_ops stub_ops = {
+	.name = "stub",
+	.crash_grace_ms = 0,
+	.close = s_close,
+	.list = s_list,
+	.capture = s_capture,
+	.destroy = s_destroy,
+	.create = s_create,
+	.reboot = s_reboot,
+};
+
+void
+stub_release(struct stub_hv *st)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (st->held == NULL)
+		return;
+	if (event_base_once(st->hv.base, -1, EV_TIMEOUT, job_cb, st->held,
+	    &tv) != 0)
+		abort();
+	st->held = NULL;
+	st->hold_destroy = false;
+}
+
+void
+stub_hv_init(struct stub_hv *st, struct event_base *base)
+{
+	memset(st, 0, sizeof(*st));
+	st->hv.ops = &stub_ops;
+	st->hv.base = base;
+	st->next_domid = 100;
+	st->capture_json = "{\"c_info\":{}}";
+	stub_log[0] = '\0';
+}
+
+void
+stub_hv_set(struct stub_hv *st, size_t i, const char *name, int domid,
+    enum hv_dstate state, enum yk_shutdown_reason reason)
+{
+	struct hv_dominfo *d = &st->doms[i];
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->domid = domid;
+	d->state = state;
+	d->reason = reason;
+	if (i >= st->ndoms)
+		st->ndoms = i + 1;
+}
+
+bool
+stub_loop_until(struct event_base *base, bool (*done)(void *), void *arg)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (done(arg))
+			return true;
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+	return done(arg);
+}
+
+void
+stub_settle(struct stub_hv *st, struct event_base *base)
+{
+	int i;
+
+	for (i = 0; i < 1000 && st->pending > (st->held != NULL); i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}

@@ -1,0 +1,357 @@
+/*
+ * test_recovery.c - recovery.c against the scripted hypervisor (stub_hv.h)
+ * and a recording owner: the order of the steps, each outcome, the queue's
+ * limit, the intent record before any destroy, cancellation.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "recovery.h"
+#include "stub_hv.h"
+
+/* One owner per domain, recording what recovery.c asks and reports. */
+struct owner {
+	const char *name;
+	const char *config;         /* NULL: no configuration */
+	int intent_rc;
+	int ndone;
+	struct recovery_outcome out;
+	char why[300];
+};
+
+static const char *const result_names[] = {
+	[RECOVERY_CREATED] = "created", [RECOVERY_ADOPTED] = "adopted",
+	[RECOVERY_FAILED] = "failed", [RECOVERY_GAVE_UP] = "gave_up",
+	[RECOVERY_CANCELLED] = "cancelled",
+};
+
+static char *
+o_config(void *arg, char *why, size_t whylen)
+{
+	struct owner *o = arg;
+	char *json;
+
+	stub_note("config:%s", o->name);
+	if (o->config == NULL) {
+		snprintf(why, whylen, "no configuration to create it from");
+		return NULL;
+	}
+	if ((json = strdup(o->config)) == NULL)
+		abort();
+	return json;
+}
+
+static int
+o_intent(void *arg, int domid)
+{
+	struct owner *o = arg;
+
+	stub_note("intent:%s:%d", o->name, domid);
+	return o->intent_rc;
+}
+
+static void
+o_domid(void *arg, int domid)
+{
+	struct owner *o = arg;
+
+	stub_note("domid:%s:%d", o->name, domid);
+}
+
+static void
+o_destroying(void *arg, int domid)
+{
+	struct owner *o = arg;
+
+	stub_note("destroying:%s:%d", o->name, domid);
+}
+
+static void
+o_done(void *arg, const struct recovery_outcome *out)
+{
+	struct owner *o = arg;
+
+	stub_note("done:%s:%s:%d", o->name, result_names[out->result],
+	    out->domid);
+	o->ndone++;
+	o->out = *out;
+	snprintf(o->why, sizeof(o->why), "%s", out->why ? out->why : "");
+	o->out.why = o->why;
+}
+
+static const struct recovery_owner owner_ops = {
+	.config = o_config, .intent = o_intent, .domid = o_domid,
+	.destroying = o_destroying, .done = o_done,
+};
+
+struct fixture {
+	struct event_base *base;
+	struct stub_hv st;
+	struct recovery_queue *q;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || (f->base = event_base_new()) == NULL)
+		return -1;
+	stub_hv_init(&f->st, f->base);
+	f->q = recovery_queue_new(f->base, &f->st.hv, 2);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	recovery_queue_free(f->q);
+	event_base_free(f->base);
+	free(f);
+	return 0;
+}
+
+static bool
+owner_done(void *arg)
+{
+	return ((struct owner *)arg)->ndone > 0;
+}
+
+static struct recovery *
+recover(struct fixture *f, struct owner *o, int domid)
+{
+	struct recovery_request req = { .name = o->name, .domid = domid };
+	struct recovery *r = recovery_enqueue(f->q, &req, &owner_ops, o);
+
+	recovery_queue_kick(f->q);
+	return r;
+}
+
+/* The known incarnation still exists: destroy it, then create. */
+static void
+test_known_domid_destroyed_then_created(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "domid:web01:5 destroying:web01:5 destroy:5 domid:web01:-1 "
+	    "create:{cfg} done:web01:created:100 ");
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	assert_int_equal(o.out.domid, 100);
+	assert_int_equal(o.ndone, 1);
+	assert_int_equal(recovery_running_count(f->q), 0);
+}
+
+/* Gone meanwhile: nothing to destroy, create only. */
+static void
+test_gone_meanwhile_create_only(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	stub_hv_set(&f->st, 0, "other", 9, HV_RUNNING, YK_SD_UNKNOWN);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "domid:web01:-1 create:{cfg} done:web01:created:100 ");
+	assert_null(strstr(stub_log, "destroy"));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+}
+
+/* Another incarnation runs under the name: adopted, nothing destroyed. */
+static void
+test_other_incarnation_adopted(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	stub_hv_set(&f->st, 0, "web01", 7, HV_RUNNING, YK_SD_UNKNOWN);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "done:web01:adopted:7 ");
+	assert_int_equal(o.out.result, RECOVERY_ADOPTED);
+	assert_int_equal(o.out.domid, 7);
+}
+
+static void
+test_create_failure_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	f->st.create_err = 1;
+	f->st.create_errmsg = "out of guest memory";
+	recover(f, &o, -1);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_FAILED);
+	assert_string_equal(o.out.why, "out of guest memory");
+	assert_non_null(strstr(stub_log, "create:{cfg} done:web01:failed:-1 "));
+}
+
+static void
+test_no_configuration_gives_up(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = NULL };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_GAVE_UP);
+	assert_non_null(strstr(o.out.why, "no configuration"));
+	/* Nothing asked of the hypervisor, no intent written. */
+	assert_string_equal(stub_log, "config:web01 done:web01:gave_up:-1 ");
+}
+
+/* The intent record comes before the destroy; unwritten, no destroy. */
+static void
+test_intent_before_destroy(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+	const char *intent, *destroy;
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	intent = strstr(stub_log, "intent:web01:5");
+	destroy = strstr(stub_log, "destroy:5");
+	assert_non_null(intent);
+	assert_non_null(destroy);
+	assert_true(intent < destroy);
+}
+
+static void
+test_intent_write_failure_destroys_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}", .intent_rc = -1 };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_FAILED);
+	assert_string_equal(stub_log,
+	    "config:web01 intent:web01:5 done:web01:failed:-1 ");
+}
+
+static bool
+both_done(void *arg)
+{
+	struct owner *o = arg;
+
+	return o[0].ndone > 0 && o[1].ndone > 0;
+}
+
+/* max_parallel 1: the second starts only once the first is done. */
+static void
+test_max_parallel_one(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o[2] = {
+		{ .name = "web01", .config = "{a}" },
+		{ .name = "web02", .config = "{b}" },
+	};
+	const char *done1, *config2;
+
+	recovery_queue_set_max(f->q, 1);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 1, "web02", 6, HV_RUNNING, YK_SD_UNKNOWN);
+	recover(f, &o[0], 5);
+	recover(f, &o[1], 6);
+	assert_int_equal(recovery_running_count(f->q), 1);
+	assert_null(strstr(stub_log, "config:web02"));
+	assert_true(stub_loop_until(f->base, both_done, o));
+	done1 = strstr(stub_log, "done:web01:created");
+	config2 = strstr(stub_log, "config:web02");
+	assert_non_null(done1);
+	assert_non_null(config2);
+	assert_true(done1 < config2);
+	assert_int_equal(o[1].out.result, RECOVERY_CREATED);
+	assert_int_equal(o[1].out.domid, 101);
+}
+
+/* With room for two, both start at once (the limit above is what orders). */
+static void
+test_max_parallel_two(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o[2] = {
+		{ .name = "web01", .config = "{a}" },
+		{ .name = "web02", .config = "{b}" },
+	};
+
+	recover(f, &o[0], -1);
+	recover(f, &o[1], -1);
+	assert_int_equal(recovery_running_count(f->q), 2);
+	assert_true(stub_loop_until(f->base, both_done, o));
+	assert_int_equal(recovery_running_count(f->q), 0);
+}
+
+/* Cancelled in line: dropped with no callback; running: cancelled outcome. */
+static void
+test_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o[2] = {
+		{ .name = "web01", .config = "{a}" },
+		{ .name = "web02", .config = "{b}" },
+	};
+	struct recovery *r1, *r2;
+	int i;
+
+	recovery_queue_set_max(f->q, 1);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	r1 = recover(f, &o[0], 5);
+	r2 = recover(f, &o[1], 6);
+	assert_true(recovery_cancel(r2));
+	assert_false(recovery_cancel(r1));      /* running: the list is out */
+	assert_true(stub_loop_until(f->base, owner_done, &o[0]));
+	assert_int_equal(o[0].out.result, RECOVERY_CANCELLED);
+	assert_null(strstr(stub_log, "destroy"));
+	for (i = 0; i < 20; i++)
+		event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(o[1].ndone, 0);
+	assert_null(strstr(stub_log, "web02"));
+}
+
+int
+main(void)
+{
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_known_domid_destroyed_then_created),
+		T(test_gone_meanwhile_create_only),
+		T(test_other_incarnation_adopted),
+		T(test_create_failure_reported),
+		T(test_no_configuration_gives_up),
+		T(test_intent_before_destroy),
+		T(test_intent_write_failure_destroys_nothing),
+		T(test_max_parallel_one),
+		T(test_max_parallel_two),
+		T(test_cancel),
+	};
+
+	log_init("test_recovery", 1, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

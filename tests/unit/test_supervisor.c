@@ -1,0 +1,229 @@
+/*
+ * test_supervisor.c - supervisor.c's reconciliation with the hypervisor's
+ * list, fed through the scripted hypervisor (stub_hv.h) to a struct sup
+ * built with sup_new on a temporary state_dir. Probes aim at a closed port
+ * with a long interval: none runs during a test.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "persist.h"
+#include "stub_hv.h"
+#include "supervisor.h"
+
+struct fixture {
+	char dir[64];
+	struct event_base *base;
+	struct stub_hv st;
+	struct yk_config *cfg;
+	struct sup *s;
+	struct sup_domain *d;
+};
+
+static int
+setup(void **state)
+{
+	struct yk_conf_errors errs = { 0, NULL };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char text[512];
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/yaoki-test-sup.XXXXXX");
+	if (mkdtemp(f->dir) == NULL || (f->base = event_base_new()) == NULL)
+		return -1;
+	snprintf(text, sizeof(text),
+	    "hypervisor = \"sim\"\nstate_dir = \"%s\"\n"
+	    "domain \"web01\" { url = \"http://127.0.0.1:9/\"\n"
+	    "  interval = \"1h\" }\n", f->dir);
+	if ((f->cfg = yk_config_load_text("test.conf", text, &errs)) == NULL)
+		return -1;
+	stub_hv_init(&f->st, f->base);
+	f->s = sup_new(f->base, f->cfg, &f->st.hv);
+	f->d = sup_find(f->s, "web01");
+	*state = f;
+	return f->d != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	stub_release(&f->st);
+	stub_settle(&f->st, f->base);
+	f->cfg = f->s->cfg;             /* a reload may have replaced it */
+	sup_free(f->s);
+	yk_config_free(f->cfg);
+	event_base_free(f->base);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Runs the loop a bounded number of non-blocking rounds. */
+static void
+pump(struct fixture *f)
+{
+	int i;
+
+	for (i = 0; i < 50; i++)
+		event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	stub_settle(&f->st, f->base);
+}
+
+/* Asks for a list now and lets everything it causes complete. */
+static void
+relist(struct fixture *f)
+{
+	sup_request_list(f->s);
+	pump(f);
+}
+
+/* web01 runs as domain 5: yaokid sees it start and captures it. */
+static void
+start_running(struct fixture *f)
+{
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	sup_start(f->s);
+	pump(f);
+}
+
+static void
+test_appears_running_starting_and_captured(void **state)
+{
+	struct fixture *f = *state;
+
+	start_running(f);
+	assert_int_equal(f->d->domid, 5);
+	assert_int_equal(f->d->sm.state, YK_STARTING);
+	assert_non_null(strstr(stub_log, "list capture:5 "));
+	assert_non_null(f->d->captured);
+	assert_string_equal(f->d->captured, f->st.capture_json);
+}
+
+static void
+test_domid_change_while_healthy_is_gone_and_new(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_sm_event ok = { .kind = YK_EV_PROBE, .ok = true };
+
+	start_running(f);
+	sup_domain_step(f->d, &ok);
+	assert_int_equal(f->d->sm.state, YK_HEALTHY);
+	stub_hv_set(&f->st, 0, "web01", 8, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_log[0] = '\0';
+	relist(f);
+	assert_int_equal(f->d->domid, 8);
+	/* Not healthy any more: a new incarnation starts over. */
+	assert_int_equal(f->d->sm.state, YK_STARTING);
+	assert_string_equal(stub_log, "list capture:8 ");
+}
+
+static void
+test_crash_starts_recovery(void **state)
+{
+	struct fixture *f = *state;
+
+	start_running(f);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	stub_log[0] = '\0';
+	relist(f);
+	assert_non_null(strstr(stub_log, "destroy:5 "));
+	/* Re-created from the captured configuration, as domain 100. */
+	assert_non_null(strstr(stub_log, "create:{\"c_info\":{}} "));
+	assert_true(strstr(stub_log, "destroy:5 ") <
+	    strstr(stub_log, "create:"));
+	assert_int_equal(f->d->domid, 100);
+	assert_int_equal(f->d->created_domid, 100);
+	assert_int_equal(f->d->recoveries_ok, 1);
+	assert_true(f->d->sm.created_by_us);
+	assert_false(f->d->intent);
+	assert_null(f->d->rec);
+	assert_false(sup_busy(f->s));
+}
+
+static void
+test_vanishes_while_not_recovering_absent(void **state)
+{
+	struct fixture *f = *state;
+
+	start_running(f);
+	f->st.ndoms = 0;
+	stub_log[0] = '\0';
+	relist(f);
+	assert_int_equal(f->d->domid, -1);
+	assert_int_equal(f->d->sm.state, YK_ABSENT);
+	assert_string_equal(stub_log, "list ");
+}
+
+/*
+ * A reload drops the domain while yaokid destroys it: it is still created
+ * again, and the intent record in its state file is cleared.
+ */
+static void
+test_dropped_mid_recovery_created_and_intent_cleared(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_conf_errors errs = { 0, NULL };
+	struct yk_config *cfg;
+	struct yk_persist p;
+	char text[512];
+
+	start_running(f);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	f->st.hold_destroy = true;
+	stub_log[0] = '\0';
+	relist(f);
+	assert_string_equal(stub_log, "list list destroy:5 ");
+	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
+	assert_true(p.intent);
+	assert_int_equal(p.intent_domid, 5);
+	snprintf(text, sizeof(text),
+	    "hypervisor = \"sim\"\nstate_dir = \"%s\"\n"
+	    "domain \"web02\" { url = \"http://127.0.0.1:9/\"\n"
+	    "  interval = \"1h\" }\n", f->dir);
+	cfg = yk_config_load_text("test.conf", text, &errs);
+	assert_non_null(cfg);
+	sup_apply_config(f->s, cfg);
+	assert_null(sup_find(f->s, "web01"));
+	stub_release(&f->st);
+	pump(f);
+	assert_non_null(strstr(stub_log, "destroy:5 create:"));
+	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
+	assert_false(p.intent);
+	assert_false(sup_busy(f->s));
+}
+
+int
+main(void)
+{
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_appears_running_starting_and_captured),
+		T(test_domid_change_while_healthy_is_gone_and_new),
+		T(test_crash_starts_recovery),
+		T(test_vanishes_while_not_recovering_absent),
+		T(test_dropped_mid_recovery_created_and_intent_cleared),
+	};
+
+	log_init("test_supervisor", 1, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
