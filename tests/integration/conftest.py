@@ -4,6 +4,7 @@ directory. Every process a fixture starts is stopped by it (by PID)."""
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,7 +32,57 @@ def wait_for(pred, timeout, step=0.05, what="condition"):
             return v
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
+        time.sleep(step)        # the poll step of this bounded wait
+
+
+def stays(pred, seconds, what="condition", step=0.05, min_checks=5):
+    """Asserts that pred() holds at every look for `seconds` seconds and at
+    least min_checks looks; fails at the first look where it does not.
+    For what has no counter that proves time passed (yaoki-simhv alone);
+    with yaokid, prefer Yaokid.wait_probes() and then one assertion."""
+    deadline = time.monotonic() + seconds
+    checks = 0
+    while True:
+        v = pred()
+        checks += 1
+        if not v:
+            raise AssertionError(f"{what} no longer holds at look {checks} "
+                                 f"(of a {seconds}s window): {v!r}")
+        if checks >= min_checks and time.monotonic() >= deadline:
+            return v
+        time.sleep(step)        # the poll step of this bounded window
+
+
+def metric_value(text, series):
+    """The value of one series line (name with its labels, exactly as
+    printed) of a Prometheus text exposition, or None when absent."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def hook_runs(hook):
+    """The JSON records a recording hook appended to HOOK.runs, in order."""
+    p = str(hook) + ".runs"
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is as good as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def free_port(addr):
@@ -197,6 +248,51 @@ class Yaokid:
 
     def log(self):
         return self.proc.text() if self.proc else ""
+
+    # ---- metrics (`yaokictl metrics`); counters start at 0 with each run ----
+
+    def metrics_text(self):
+        r = self.ctl("metrics", json_out=False)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def metric(self, series):
+        """One series, e.g. 'yaoki_hold' or
+        'yaoki_recoveries_total{domain="web01",result="ok"}'; None if absent."""
+        return metric_value(self.metrics_text(), series)
+
+    def probes(self, name):
+        """yaoki_probes_total of name, summed over results (None: unknown domain)."""
+        text = self.metrics_text()
+        ok = metric_value(text, f'yaoki_probes_total{{domain="{name}",result="ok"}}')
+        fail = metric_value(text, f'yaoki_probes_total{{domain="{name}",result="fail"}}')
+        return None if ok is None else ok + fail
+
+    def recoveries(self, name=None, result=None):
+        """yaoki_recoveries_total (finished recoveries) of domain name, or of
+        every domain when name is None, for result ("ok" or "failed") or
+        summed over both when result is None. None: no such domain."""
+        total, seen = 0, False
+        for line in self.metrics_text().splitlines():
+            m = re.fullmatch(r'yaoki_recoveries_total\{domain="([^"]*)",'
+                             r'result="([^"]*)"\} (\S+)', line)
+            if m and name in (None, m[1]) and result in (None, m[2]):
+                total += float(m[3])
+                seen = True
+        return total if seen or name is None else None
+
+    def recoveries_running(self):
+        return self.metric("yaoki_recoveries_running")
+
+    def wait_probes(self, name, n, timeout=30):
+        """Waits until name's probes (all results) have grown by n from now:
+        evidence that time passed for yaokid (its probes run at a fixed rate,
+        never faster than the domain's interval), however slow the machine."""
+        start = self.probes(name)
+        assert start is not None, f"no probe counter for {name}"
+        return wait_for(lambda: self.probes(name) >= start + n, timeout,
+                        what=f"{n} more probes of {name} (from {start:.0f}); "
+                             f"log:\n{self.log()[-2000:]}")
 
     def count(self, needle):
         return self.log().count(needle)

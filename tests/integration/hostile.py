@@ -122,7 +122,7 @@ class HostileServer:
         while not self._stop.is_set():
             self._send(c, piece)
             if pause:
-                time.sleep(pause)
+                time.sleep(pause)       # the hostile guest's pacing, not a wait
 
     # ---- behaviours -------------------------------------------------------
 
@@ -142,7 +142,7 @@ class HostileServer:
         """A whole valid response, one byte every 5 ms."""
         for b in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
             self._send(c, bytes([b]))
-            time.sleep(0.005)
+            time.sleep(0.005)           # the hostile guest's pacing, not a wait
 
     def _b_endless_body(self, c):
         self._send(c, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")

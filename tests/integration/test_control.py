@@ -228,7 +228,7 @@ def test_idle_and_half_closed_clients(sim_factory, yaokid_factory):
     try:
         while time.monotonic() - t0 < 12:
             s.send(b"s")
-            time.sleep(0.5)
+            time.sleep(0.5)         # the client's trickle pacing: the scenario
             s.setblocking(False)
             try:
                 out += s.recv(4096)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import hook_runs as runs, pid_alive, wait_for
 
 # Quick to unrecoverable: one failure recovers, one recovery is the limit.
 FAST = {"failures": "1", "start_period": "1s", "max_recoveries": "1",
@@ -38,30 +38,9 @@ print("hook says hello")
 '''
 
 
-def runs(hook):
-    p = str(hook) + ".runs"
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return [json.loads(l) for l in f if l.strip()]
-
-
 def make_unrecoverable(sim, y, name):
     sim.ctl("guest", name, "refuse", "sticky")
     return y.wait_state(name, "unrecoverable", timeout=30)
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is as good as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_contract_argv_env_stdin_once_per_entry(sim_factory, yaokid_factory, tmp_path):
@@ -80,7 +59,8 @@ def test_contract_argv_env_stdin_once_per_entry(sim_factory, yaokid_factory, tmp
     make_unrecoverable(sim, y, "web01")
     wait_for(lambda: runs(hook), 10, what="hook run")
     wait_for(lambda: "exited 0" in y.log(), 10, what="hook exit logged")
-    time.sleep(1.0)                          # it stays unrecoverable...
+    y.wait_probes("web02", 6)                # >= 1 s of yaokid's time
+    assert y.state("web01") == "unrecoverable"   # it stays unrecoverable...
     r = runs(hook)
     assert len(r) == 1                       # ...and the hook ran once
     r = r[0]
@@ -113,8 +93,10 @@ def test_contract_argv_env_stdin_once_per_entry(sim_factory, yaokid_factory, tmp
     y.wait_state("web01", "healthy", timeout=30)
     make_unrecoverable(sim, y, "web01")
     wait_for(lambda: len(runs(hook)) == 2, 10, what="second hook run")
-    time.sleep(1.0)
+    wait_for(lambda: y.log().count("exited 0") == 2, 10, what="second hook exit logged")
+    y.wait_probes("web02", 6)                # >= 1 s of yaokid's time
     assert len(runs(hook)) == 2
+    assert y.state("web01") == "unrecoverable"
     # The neighbour never triggered anything.
     assert all(x["argv"][2] == "web01" for x in runs(hook))
 
@@ -137,7 +119,7 @@ import os, subprocess, sys, time
 bg = subprocess.Popen(["sleep", "300"])          # same process group
 open("{pidfile}", "w").write(str(bg.pid))
 sys.stdin.close()
-time.sleep(300)
+time.sleep(300)        # the hook hangs: the scenario, not a wait
 ''')
     y = yaokid_factory(sim, {"web01": {}, "web02": {"failures": "2"}},
                        glob={"hook": f'"{hook}"', "hook_timeout": "6s"},
@@ -167,17 +149,18 @@ time.sleep(300)
 
 
 def test_failing_hook_is_logged(sim_factory, yaokid_factory, tmp_path):
-    sim = sim_factory(["web01"])
+    sim = sim_factory(["web01", "clock"])     # clock: a healthy neighbour
     hook = write_hook(tmp_path / "fail", "echo 'something broke' >&2\nexit 3\n",
                       interp="/bin/sh")
-    y = yaokid_factory(sim, {"web01": {}}, glob={"hook": f'"{hook}"'},
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, glob={"hook": f'"{hook}"'},
                        defaults=FAST).start()
     y.wait_state("web01", "healthy")
+    y.wait_state("clock", "healthy")
     make_unrecoverable(sim, y, "web01")
     wait_for(lambda: "exited 3" in y.log(), 10, what="exit status logged")
     assert re.search(r"hook unrecoverable web01 \(pid \d+\): something broke", y.log())
     assert y.log().count("hook unrecoverable web01 (pid") >= 2
-    time.sleep(1.0)
+    y.wait_probes("clock", 6)                 # >= 1 s of yaokid's time
     assert len(re.findall(r"hook \S+ \S+ \(pid \d+\): started", y.log())) == 1  # no retry loop
     assert y.proc.alive() and y.state("web01") == "unrecoverable"
 
@@ -261,9 +244,9 @@ def test_stop_while_a_hook_runs(sim_factory, yaokid_factory, tmp_path):
 def test_restart_is_not_a_new_entry(sim_factory, yaokid_factory, tmp_path):
     """An unrecoverable domain stays so across a restart of yaokid, and the
     hook does not run again for it."""
-    sim = sim_factory(["web01"])
+    sim = sim_factory(["web01", "clock"])     # clock: a healthy neighbour
     hook = write_hook(tmp_path / "rec", RECORDER)
-    y = yaokid_factory(sim, {"web01": {}}, glob={"hook": f'"{hook}"'},
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, glob={"hook": f'"{hook}"'},
                        defaults=FAST).start()
     y.wait_state("web01", "healthy")
     make_unrecoverable(sim, y, "web01")
@@ -271,5 +254,8 @@ def test_restart_is_not_a_new_entry(sim_factory, yaokid_factory, tmp_path):
     assert y.stop() == 0
     y.start()
     assert y.state("web01") == "unrecoverable"
-    time.sleep(1.5)
+    y.wait_state("clock", "healthy")
+    y.wait_probes("clock", 8)                 # >= 1.4 s of yaokid's time
     assert len(runs(hook)) == 1
+    assert y.state("web01") == "unrecoverable"
+    assert y.recoveries("web01") == 0         # none since the restart

@@ -7,7 +7,6 @@ url points at a raw-socket server (hostile.py) that plays the guest."""
 import json
 import os
 import re
-import time
 
 import pytest
 
@@ -56,10 +55,11 @@ def probe_domain(sim_factory, yaokid_factory, url, glob=None, **keys):
 
 
 def verdict(y, n=2):
-    """Waits for a first verdict, then about n more; returns the last one."""
+    """Waits for a first verdict, then for n more; returns the last one."""
     wait_for(lambda: (y.dom("web01") or {}).get("last_probe"), 15,
              what="a first verdict")
-    time.sleep(0.5 * n + TIMEOUT_MS / 1000.0 if n else 0)
+    if n:
+        y.wait_probes("web01", n, timeout=15 + n * 5)
     p = y.dom("web01")["last_probe"]
     assert p is not None
     assert p["ms"] <= TIMEOUT_MS + SLACK_MS, p
@@ -194,9 +194,9 @@ def test_guest_text_never_reaches_hook_or_shell_raw(sim_factory, yaokid_factory,
                                  "failures": "1", "max_recoveries": "1",
                                  "backoff": "100ms"}).start()
     y.wait_state("web01", "unrecoverable", timeout=30)
-    wait_for(lambda: os.path.exists(f"{out}.stdin") and
-             os.path.getsize(f"{out}.stdin") > 0, 10, what="hook ran")
-    time.sleep(0.3)
+    # The hook has finished writing its files once yaokid has reaped it.
+    wait_for(lambda: re.search(r"hook unrecoverable web01 \(pid \d+\): exited 0", y.log()),
+             10, what="hook ran and exited")
     assert open(f"{out}.args").read().split("\n")[:3] == ["2", "unrecoverable", "web01"]
     reason = open(f"{out}.reason", "rb").read()
     assert len(reason) <= 200 and re.fullmatch(rb"[ -~]*", reason), reason

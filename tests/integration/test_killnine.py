@@ -96,10 +96,15 @@ def assert_settles(sim, y, names, timeout=30, context=""):
         if rec is not None:
             assert rec["intent"] is None, (n, rec)
             assert rec["unrecoverable"] is False, (n, rec)
-    # Stable: nothing is destroyed or created any more.
+    # Stable: nothing is destroyed or created any more while every domain
+    # gets 2 more probes (all healthy, so they pass).
     ids = {n: live(sim)[n][0]["domid"] for n in names}
-    time.sleep(0.3)
+    running = y.recoveries_running()
+    for n in names:
+        y.wait_probes(n, 2)
     assert {n: live(sim)[n][0]["domid"] for n in names} == ids, context
+    assert running == 0 and y.recoveries_running() == 0, context
+    assert all(d["state"] == "healthy" for d in y.status()["domains"]), context
     return ids
 
 
@@ -174,6 +179,8 @@ def test_kill_while_the_domain_is_dying(sim_factory, yaokid_factory, into_dying)
         return any(d["name"] == "web01" and d["state"] == "dying"
                    for d in sim.ctl("list")["domains"])
     wait_for(dying, 10, what="web01 dying")
+    # The moment of the kill is the test's parameter (0 s or 1.2 s into a
+    # 2.5 s dying), not a wait for something to happen.
     time.sleep(into_dying)
     kill9(y)
     assert "web01" not in live(sim)
@@ -204,7 +211,13 @@ def test_kill_while_create_is_pending(sim_factory, yaokid_factory):
     sim.ctl("crash", "web01")
     wait_for(lambda: "web01: creating the domain again" in y.log(), 10,
              what="create issued")
-    time.sleep(0.3)
+    # The request has reached simhv (its create delay is 2 s): yaokid writes
+    # it from its event loop, so once yaokid has answered a control request
+    # its loop has turned and the request is written; once simhv has
+    # answered two requests after that, its loop has read it.
+    assert y.status() is not None
+    sim.ctl("list")
+    sim.ctl("list")
     kill9(y)
     assert "web01" not in live(sim)
     restart(y)
@@ -273,7 +286,7 @@ def test_kill_at_random_moments(sim_factory, yaokid_factory):
                 sim.ctl("crash", v)
             else:
                 sim.ctl("guest", v, how)
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 1.5))      # a random moment: the scenario
         kill9(y)
         if rng.random() < 0.3:
             time.sleep(rng.uniform(0.0, 1.0))  # the hypervisor moves on meanwhile

@@ -164,7 +164,7 @@ def test_metrics_file_atomic_and_current(sim_factory, yaokid_factory, tmp_path):
             data = f.read().decode()
         reads += 1
         assert data.endswith('yaoki_build_info{version="0.1.0"} 1\n'), data[-200:]
-        time.sleep(0.01)
+        time.sleep(0.01)    # the poll step of this bounded loop that checks every read
     assert len(inodes) >= 3, "metrics_file not rewritten"
     # Only the .prom file is left: node_exporter reads nothing else there.
     leftovers = [p for p in os.listdir(tdir) if p != "yaoki.prom"]

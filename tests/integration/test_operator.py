@@ -4,7 +4,6 @@ re-created by hand is adopted), a domain paused in Xen is neither probed
 nor recovered, and recoveries wait in line behind max_parallel_recoveries."""
 import json
 import re
-import time
 
 from conftest import wait_for
 
@@ -12,12 +11,11 @@ FAST = {"failures": "2", "start_period": "1s", "backoff": "200ms",
         "backoff_max": "400ms"}
 
 
-def probe_lines(y, name):
-    return len(re.findall(rf"\b{name}: probe failed", y.log()))
-
-
-def creates(y, name):
-    return y.log().count(f"{name}: creating the domain again")
+def never_recovered(y, name, before=0):
+    """name's recoveries (finished, ok or failed) are still `before`, and
+    none is running."""
+    assert y.recoveries(name) == before
+    assert y.recoveries_running() == 0
 
 
 def test_operator_destroy_of_a_failing_domain_is_not_recreated(sim_factory, yaokid_factory):
@@ -30,50 +28,56 @@ def test_operator_destroy_of_a_failing_domain_is_not_recreated(sim_factory, yaok
     sim.ctl("destroy", "web01")
     d = y.wait_state("web01", "absent")
     assert d["domid"] is None
-    time.sleep(1.5)
+    y.wait_probes("web02", 7)                  # >= 1.2 s of yaokid's time
     assert y.state("web01") == "absent"
     assert "web01" not in sim.domains()
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")
     # ...and stays absent across a restart of yaokid.
     y.stop()
     y.start()
-    time.sleep(1.5)
+    y.wait_state("web01", "absent")
+    y.wait_probes("web02", 7)
     assert y.state("web01") == "absent"
     assert "web01" not in sim.domains()
+    never_recovered(y, "web01")
     assert y.state("web02") == "healthy"
 
 
 def test_guest_poweroff_is_absent_and_not_recreated(sim_factory, yaokid_factory):
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults=FAST).start()
+    sim = sim_factory(["web01", "clock"])      # clock: a healthy neighbour
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, defaults=FAST).start()
     y.wait_state("web01", "healthy")
+    y.wait_state("clock", "healthy")
     sim.ctl("shutdown", "web01", "poweroff")   # its "xl monitor" destroys it
     y.wait_state("web01", "absent")
-    time.sleep(1.5)
+    y.wait_probes("clock", 7)                  # >= 1.2 s of yaokid's time
     assert y.state("web01") == "absent"
     assert "web01" not in sim.domains()
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")
 
 
 def test_operator_destroy_during_a_backoff_ends_the_streak(sim_factory, yaokid_factory):
     """yaokid owes a domain it destroyed itself, not one an operator
     destroyed while it waited before its next recovery attempt."""
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}},
+    sim = sim_factory(["web01", "clock"])      # clock: a healthy neighbour
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}},
                        defaults=dict(FAST, backoff="3s", backoff_max="3s",
                                      max_recoveries="5")).start()
     y.wait_state("web01", "healthy")
+    y.wait_state("clock", "healthy")
     sim.ctl("guest", "web01", "error", "sticky")
     y.wait_state("web01", "backoff", timeout=20)
-    n = creates(y, "web01")
+    n = y.recoveries("web01")
+    assert n >= 1
     sim.ctl("guest", "web01", "ok")
     sim.ctl("destroy", "web01")
     wait_for(lambda: "web01" not in sim.domains(), 10, what="destroyed")
     y.wait_state("web01", "absent")
-    time.sleep(4)                                 # past the backoff
+    # Past the 3 s backoff: 21 probes at 200 ms are >= 4 s of yaokid's time.
+    y.wait_probes("clock", 21)
     assert y.state("web01") == "absent"
     assert "web01" not in sim.domains()
-    assert creates(y, "web01") == n
+    never_recovered(y, "web01", before=n)
 
 
 def test_xen_paused_domain_is_paused_and_not_probed(sim_factory, yaokid_factory):
@@ -84,13 +88,14 @@ def test_xen_paused_domain_is_paused_and_not_probed(sim_factory, yaokid_factory)
     sim.ctl("pause", "web01")
     y.wait_state("web01", "paused")
     sim.ctl("guest", "web01", "refuse")
-    time.sleep(0.5)          # a probe in flight when it paused may still end
-    n = probe_lines(y, "web01")
-    time.sleep(2.0)          # 10 intervals
-    assert probe_lines(y, "web01") == n
+    # A probe in flight when it paused may still end (150 ms timeout).
+    y.wait_probes("web02", 3)
+    n = y.probes("web01")
+    y.wait_probes("web02", 11)                 # >= 10 intervals
+    assert y.probes("web01") == n
     assert y.state("web01") == "paused"
     assert sim.domid("web01") == old
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")
     sim.ctl("guest", "web01", "ok")
     sim.ctl("unpause", "web01")
     y.wait_state("web01", ("starting", "healthy"))
@@ -100,8 +105,8 @@ def test_xen_paused_domain_is_paused_and_not_probed(sim_factory, yaokid_factory)
 
 
 def test_xen_pause_survives_a_restart_of_yaokid(sim_factory, yaokid_factory):
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults=FAST).start()
+    sim = sim_factory(["web01", "clock"])      # clock: a healthy neighbour
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, defaults=FAST).start()
     y.wait_state("web01", "healthy")
     sim.ctl("pause", "web01")
     y.wait_state("web01", "paused")
@@ -109,8 +114,11 @@ def test_xen_pause_survives_a_restart_of_yaokid(sim_factory, yaokid_factory):
     y.proc.log.close()
     y.start()
     y.wait_state("web01", "paused")
-    time.sleep(1.5)
+    y.wait_state("clock", "healthy")
+    y.wait_probes("clock", 7)                  # >= 1.2 s of yaokid's time
     assert y.state("web01") == "paused"
+    assert y.probes("web01") == 0              # never probed since the restart
+    never_recovered(y, "web01")
     sim.ctl("unpause", "web01")
     y.wait_state("web01", "healthy")
 
@@ -129,7 +137,7 @@ def test_domain_recreated_by_hand_is_adopted_and_captured_again(sim_factory, yao
     new = sim.ctl("create", json.dumps(config))["domid"]
     d = y.wait_state("web01", "healthy")
     assert d["domid"] == new
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")
     wait_for(lambda: json.loads(cfg_file.read_text()).get("boot_time_ms") == 321,
              10, what="configuration captured again")
     assert f"web01: configuration captured from domain {new}" in y.log()
@@ -154,7 +162,7 @@ def test_domain_recreated_by_hand_while_yaokid_was_down(sim_factory, yaokid_fact
     y.start()
     d = y.wait_state("web01", "healthy")
     assert d["domid"] == new
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")
 
 
 def _inflight_max(log, names):
@@ -195,17 +203,19 @@ def test_ten_simultaneous_failures_wait_in_line(sim_factory, yaokid_factory):
         y.wait_state(n, "healthy")
     log = y.log()
     assert _inflight_max(log, names) == 2
-    assert log.count("recovery waits in line") >= 8
-    assert sum(log.count(f"{n}: re-created as domain") for n in names) == 10
+    assert log.count("recovery waits in line") >= 8    # no metric for the queue
+    assert sum(y.recoveries(n, "ok") for n in names) == 10
+    assert sum(y.recoveries(n, "failed") for n in names) == 0
 
 
 def test_migrating_domain_is_paused_and_never_recovered(sim_factory, yaokid_factory):
     """xl renames a domain NAME--migratedaway (source) or NAME--incoming
     (destination) while it migrates: yaokid reports it paused, neither
     probes nor recovers it, and owes nothing once it has left."""
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults=FAST).start()
+    sim = sim_factory(["web01", "clock"])      # clock: a healthy neighbour
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, defaults=FAST).start()
     y.wait_state("web01", "healthy")
+    y.wait_state("clock", "healthy")
     config = json.loads(sim.ctl("capture", "web01")["config"])
     # The source side: the domain goes on under its migration name.
     sim.ctl("destroy", "web01")
@@ -213,16 +223,18 @@ def test_migrating_domain_is_paused_and_never_recovered(sim_factory, yaokid_fact
     moving = sim.ctl("create", json.dumps(away))["domid"]
     d = y.wait_state("web01", "paused")
     assert d["domid"] == moving
+    n = y.probes("web01")
     sim.ctl("crash", "web01--migratedaway")     # not even this is acted on
-    time.sleep(1.5)
+    y.wait_probes("clock", 7)                  # >= 1.2 s of yaokid's time
     assert y.state("web01") == "paused"
-    assert creates(y, "web01") == 0
+    assert y.probes("web01") == n              # not probed while it migrates
+    never_recovered(y, "web01")
     # The migration ends: the domain leaves this host; nothing is owed.
     sim.ctl("destroy", "web01--migratedaway")
     y.wait_state("web01", "absent")
-    time.sleep(1.0)
+    y.wait_probes("clock", 6)                  # >= 1 s of yaokid's time
     assert y.state("web01") == "absent"
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")
     # The destination side: an incoming domain, then the real one.
     incoming = sim.ctl("create", json.dumps(dict(config, name="web01--incoming")))["domid"]
     d = y.wait_state("web01", "paused")
@@ -231,4 +243,4 @@ def test_migrating_domain_is_paused_and_never_recovered(sim_factory, yaokid_fact
     arrived = sim.ctl("create", json.dumps(config))["domid"]
     d = y.wait_state("web01", "healthy")
     assert d["domid"] == arrived
-    assert creates(y, "web01") == 0
+    never_recovered(y, "web01")

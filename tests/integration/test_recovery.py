@@ -6,11 +6,12 @@ import time
 
 import pytest
 
-from conftest import wait_for
+from conftest import stays, wait_for
 
 
-def destroys(y, name):
-    return len(re.findall(rf"{name}: destroying domain", y.log()))
+def recovered(y, name):
+    """name's recoveries: finished (ok or failed) plus any running."""
+    return y.recoveries(name) + y.recoveries_running()
 
 
 def failed_probes_before_destroy(y, name):
@@ -48,7 +49,8 @@ def test_broken_guest_is_recreated_after_exactly_failures(sim_factory, yaokid_fa
         y.wait_state("web01", "healthy")
     assert sim.domid("web01") > old
     assert sim.domid("web02") == other       # the healthy neighbour was left alone
-    assert destroys(y, "web02") == 0
+    assert y.recoveries("web02") == 0
+    assert y.recoveries("web01", "ok") == 1
 
 
 def test_guest_recovering_before_threshold_is_left_alone(sim_factory, yaokid_factory):
@@ -60,10 +62,11 @@ def test_guest_recovering_before_threshold_is_left_alone(sim_factory, yaokid_fac
     wait_for(lambda: y.dom("web01")["consecutive_failures"] >= 2, 10, what="2 failures")
     sim.ctl("guest", "web01", "ok")
     y.wait_state("web01", "healthy")
-    time.sleep(1.0)
-    assert y.state("web01") == "healthy"
+    y.wait_probes("web01", 6)                 # as many as `failures`
+    d = y.dom("web01")
+    assert d["state"] == "healthy" and d["consecutive_failures"] == 0, d
     assert sim.domid("web01") == old
-    assert destroys(y, "web01") == 0
+    assert recovered(y, "web01") == 0
 
 
 def test_start_period_is_honoured(sim_factory, yaokid_factory):
@@ -74,13 +77,17 @@ def test_start_period_is_honoured(sim_factory, yaokid_factory):
     old = sim.domid("web01")
     t0 = time.monotonic()
     y.start()
-    # Failed probes inside the start period do not count.
-    while time.monotonic() - t0 < 1.5:
+
+    # Failed probes inside the start period do not count: at every look
+    # in the first 1.5 s (the start period is 2 s), it is starting with
+    # no failure counted.
+    def not_counted():
         d = y.dom("web01")
-        if d["state"] not in ("absent",):
-            assert d["state"] == "starting", d
-            assert d["consecutive_failures"] == 0, d
-        time.sleep(0.1)
+        assert d["state"] in ("absent", "starting"), d
+        assert d["consecutive_failures"] == 0, d
+        return True
+    stays(not_counted, 1.5 - (time.monotonic() - t0), step=0.1, min_checks=1,
+          what="starting without counted failures")
     wait_for(lambda: sim.domid("web01") not in (None, old), 15, what="recreate")
     assert time.monotonic() - t0 >= 2.0
     assert failed_probes_before_destroy(y, "web01") >= 2
@@ -110,14 +117,15 @@ def test_watchdog_counts_as_crash_and_on_crash_none_does_not(sim_factory, yaokid
     old = sim.domid("web02")
     sim.ctl("crash", "web02")
     y.wait_state("web02", "absent")
-    time.sleep(1.0)
+    y.wait_probes("web01", 6)                          # >= 1 s of yaokid's time
+    assert y.state("web02") == "absent"
     assert sim.domains()["web02"]["domid"] == old     # left as it was
-    assert destroys(y, "web02") == 0
+    assert recovered(y, "web02") == 0
 
 
 def test_guest_reboot_and_poweroff_of_a_domain_yaokid_created(sim_factory, yaokid_factory):
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults={"failures": "50"}).start()
+    sim = sim_factory(["web01", "clock"])     # clock: a healthy neighbour
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, defaults={"failures": "50"}).start()
     y.wait_state("web01", "healthy")
     first = sim.domid("web01")
     sim.ctl("crash", "web01")                 # yaokid re-creates it: now its own
@@ -134,9 +142,11 @@ def test_guest_reboot_and_poweroff_of_a_domain_yaokid_created(sim_factory, yaoki
     sim.ctl("shutdown", "web01", "poweroff")
     y.wait_state("web01", "absent")
     wait_for(lambda: "web01" not in sim.domains(), 10, what="destroyed")
-    time.sleep(1.0)
+    n = recovered(y, "web01")
+    y.wait_probes("clock", 6)                 # >= 1 s of yaokid's time
     assert y.state("web01") == "absent"
     assert "web01" not in sim.domains()
+    assert recovered(y, "web01") == n
     assert third > second
 
 
@@ -148,48 +158,51 @@ def test_guest_reboot_of_a_monitored_domain_is_left_to_its_monitor(sim_factory, 
     sim.ctl("shutdown", "web01", "reboot")     # simhv's "xl monitor" restarts it
     wait_for(lambda: sim.domid("web01") not in (None, old), 10, what="monitor restart")
     y.wait_state("web01", "healthy")
-    assert destroys(y, "web01") == 0
-    assert "creating the domain again" not in y.log()
+    assert recovered(y, "web01") == 0
 
 
 def test_operator_destroy_makes_it_absent(sim_factory, yaokid_factory):
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults={"failures": "2"}).start()
+    sim = sim_factory(["web01", "clock"])     # clock: a healthy neighbour
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}}, defaults={"failures": "2"}).start()
     y.wait_state("web01", "healthy")
+    y.wait_state("clock", "healthy")
     sim.ctl("destroy", "web01")
     d = y.wait_state("web01", "absent")
     assert d["domid"] is None
-    time.sleep(1.5)
+    y.wait_probes("clock", 7)                 # >= 1.2 s of yaokid's time
     assert y.state("web01") == "absent"
     assert "web01" not in sim.domains()
-    assert destroys(y, "web01") == 0
+    assert recovered(y, "web01") == 0
 
 
 def test_sticky_broken_guest_walks_through_backoff_to_unrecoverable(sim_factory, yaokid_factory, tmp_path):
-    sim = sim_factory(["web01"])
+    sim = sim_factory(["web01", "clock"])     # clock: a healthy neighbour
     hook_out = tmp_path / "hook.out"
     hook = tmp_path / "hook.sh"
     hook.write_text("#!/bin/sh\necho \"$1 $2 $YAOKI_RECOVERIES $YAOKI_REASON\" >> %s\ncat > /dev/null\n" % hook_out)
     os.chmod(hook, 0o755)
-    y = yaokid_factory(sim, {"web01": {}},
+    y = yaokid_factory(sim, {"web01": {}, "clock": {}},
                        glob={"hook": f'"{hook}"'},
                        defaults={"failures": "2", "start_period": "0s",
                                  "max_recoveries": "2", "backoff": "500ms"}).start()
     y.wait_state("web01", "healthy")
+    y.wait_state("clock", "healthy")
     sim.ctl("guest", "web01", "error", "sticky")
     d = y.wait_state("web01", "unrecoverable", timeout=30)
     assert d["recoveries_in_window"] == 2
-    assert destroys(y, "web01") == 2
+    assert recovered(y, "web01") == 2
     transitions = [l for l in y.log().splitlines() if " -> " in l or "destroying" in l]
     assert any("-> backoff" in l for l in transitions), "\n".join(transitions)
     wait_for(lambda: hook_out.exists() and hook_out.read_text(), 10, what="hook output")
-    time.sleep(1.0)
+    wait_for(lambda: re.search(r"hook unrecoverable web01 \(pid \d+\): exited 0", y.log()),
+             10, what="hook exit logged")
+    y.wait_probes("clock", 6)                 # >= 1 s of yaokid's time
     lines = hook_out.read_text().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("unrecoverable web01 2 recovery limit reached")
-    # It stays unrecoverable: no more destroys.
-    time.sleep(1.0)
-    assert destroys(y, "web01") == 2
+    # It stays unrecoverable: no more recoveries.
+    y.wait_probes("clock", 6)
+    assert recovered(y, "web01") == 2
     assert y.state("web01") == "unrecoverable"
 
 
@@ -228,7 +241,7 @@ def test_on_failure_reboot_tries_a_graceful_reboot_first(sim_factory, yaokid_fac
     wait_for(lambda: sim.domid("web01") not in (None, old), 20, what="rebooted")
     y.wait_state("web01", "healthy")
     assert f"web01: asking domain {old} for a graceful reboot" in y.log()
-    assert destroys(y, "web01") == 0
+    assert recovered(y, "web01") == 0
 
 
 def test_on_failure_reboot_recreates_when_the_reboot_does_not_help(sim_factory, yaokid_factory):
@@ -238,7 +251,7 @@ def test_on_failure_reboot_recreates_when_the_reboot_does_not_help(sim_factory, 
                                  "backoff": "200ms"}).start()
     y.wait_state("web01", "healthy")
     sim.ctl("guest", "web01", "error", "sticky")
-    wait_for(lambda: destroys(y, "web01") >= 1, 30, what="recreate after the reboot")
+    wait_for(lambda: y.recoveries("web01") >= 1, 30, what="recreate after the reboot")
     log = y.log()
     assert log.index("web01: asking domain") < log.index("web01: destroying domain")
     assert "not healthy within start period after reboot" in log

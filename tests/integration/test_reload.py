@@ -4,25 +4,8 @@ domains it leaves unchanged; an invalid file is rejected whole."""
 import json
 import re
 import signal
-import time
 
 from conftest import wait_for
-
-
-def metric(y, series):
-    """The value of one series line of `yaokictl metrics`, or None."""
-    r = y.ctl("metrics", json_out=False)
-    assert r.returncode == 0, r.stderr
-    for line in r.stdout.splitlines():
-        if line.startswith(series + " "):
-            return float(line.split()[-1])
-    return None
-
-
-def probes(y, name):
-    ok = metric(y, f'yaoki_probes_total{{domain="{name}",result="ok"}}')
-    fail = metric(y, f'yaoki_probes_total{{domain="{name}",result="fail"}}')
-    return None if ok is None else ok + fail
 
 
 def reload_via(y, how):
@@ -46,9 +29,8 @@ def test_add_remove_change_keep(sim_factory, yaokid_factory):
     wait_for(lambda: sim.domid("keep") not in (None, old), 20, what="keep re-created")
     before = y.wait_state("keep", "healthy")
     assert before["recoveries_in_window"] == 1
-    keep_probes = probes(y, "keep")
-    keep_rec = metric(y, 'yaoki_recoveries_total{domain="keep",result="ok"}')
-    assert keep_rec == 1
+    keep_probes = y.probes("keep")
+    assert y.recoveries("keep", "ok") == 1
 
     y.write_conf({"keep": {}, "change": {"failures": "1"}, "new": {}})
     reload_via(y, "yaokictl")
@@ -68,8 +50,8 @@ def test_add_remove_change_keep(sim_factory, yaokid_factory):
     assert d["domid"] == before["domid"]
     assert d["recoveries_in_window"] == 1
     assert d["last_recovery"] == before["last_recovery"]
-    assert probes(y, "keep") >= keep_probes
-    assert metric(y, 'yaoki_recoveries_total{domain="keep",result="ok"}') == 1
+    assert y.probes("keep") >= keep_probes
+    assert y.recoveries("keep", "ok") == 1
     assert "keep: configuration changed" not in y.log()
     # Added: taken up.
     y.wait_state("new", "healthy")
@@ -81,7 +63,7 @@ def test_add_remove_change_keep(sim_factory, yaokid_factory):
     assert re.search(r"change: .*1 consecutive failed probe", y.log()), y.log()[-2000:]
     y.wait_state("change", "healthy")
     # The removed one was left alone although its guest refuses.
-    time.sleep(1.0)
+    y.wait_probes("keep", 6)                 # >= 1 s of yaokid's time
     assert sim.domid("gone") == gone_id
     assert "gone: destroying domain" not in y.log()
 
@@ -92,13 +74,13 @@ def test_unchanged_domain_keeps_its_schedule(sim_factory, yaokid_factory):
     sim = sim_factory(["slow", "other"])
     y = yaokid_factory(sim, {"slow": {"interval": "4s"}, "other": {}}).start()
     y.wait_state("slow", "healthy", timeout=20)
-    n = probes(y, "slow")
-    wait_for(lambda: probes(y, "slow") > n, 10, step=0.02, what="a probe of slow")
-    n = probes(y, "slow")
+    n = y.probes("slow")
+    wait_for(lambda: y.probes("slow") > n, 10, step=0.02, what="a probe of slow")
+    n = y.probes("slow")
     y.write_conf({"slow": {"interval": "4s"}, "other": {"failures": "5"}})
     reload_via(y, "sighup")
-    time.sleep(1.5)
-    assert probes(y, "slow") == n
+    y.wait_probes("other", 8)                # >= 1.4 s of yaokid's time
+    assert y.probes("slow") == n
     assert "other: configuration changed" in y.log()
 
 
@@ -117,11 +99,12 @@ def test_paused_and_unrecoverable_survive_reload(sim_factory, yaokid_factory):
                  defaults=keys)
     reload_via(y, "sighup")
     reload_via(y, "yaokictl")
-    time.sleep(1.0)
+    y.wait_probes("fine", 4)                 # >= 0.9 s of yaokid's time
     assert y.state("maint") == "paused"
     assert y.state("broken") == "unrecoverable"
     assert y.state("fine") == "healthy"
-    assert y.log().count("broken: destroying domain") == 1
+    assert y.recoveries("broken") == 1
+    assert y.recoveries("maint") == 0 and y.recoveries_running() == 0
 
 
 def test_invalid_file_rejected_whole_by_yaokictl(sim_factory, yaokid_factory):

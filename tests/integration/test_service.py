@@ -9,7 +9,6 @@ import signal
 import socket
 import stat
 import subprocess
-import time
 
 import pytest
 
@@ -148,9 +147,11 @@ def test_ready_watchdog_reload_stopping(sim_factory, yaokid_factory, tmp_path):
     # Ready means serving: the socket answers at once.
     assert y.ctl("status").returncode == 0
     assert any(re.search(r"^STATUS=supervising 1 domains", m, re.M) for m in ns.poll())
-    # Pets the watchdog well within WATCHDOG_USEC (600 ms).
+    # Pets the watchdog well within WATCHDOG_USEC (600 ms): at least 4
+    # times while web01 gets 11 probes (interval 200 ms, fixed rate: that
+    # is >= 2 s of yaokid's own time, however slow the machine).
     n = ns.count("WATCHDOG=1")
-    time.sleep(2.0)
+    y.wait_probes("web01", 11)
     assert ns.count("WATCHDOG=1") - n >= 4
     # SIGHUP: RELOADING=1, then READY=1 again.
     ready = ns.count("READY=1")
@@ -167,7 +168,7 @@ def test_ready_watchdog_reload_stopping(sim_factory, yaokid_factory, tmp_path):
 def test_no_watchdog_pings_without_watchdog_usec(sim_factory, yaokid_factory, tmp_path):
     sim, y, ns = start_notified(sim_factory, yaokid_factory, tmp_path, {})
     wait_for(lambda: ns.has("READY=1"), 10, what="READY=1")
-    time.sleep(1.0)
+    y.wait_probes("web01", 6)                # >= 1 s of yaokid's time
     assert ns.count("WATCHDOG=1") == 0
 
 
@@ -175,7 +176,7 @@ def test_watchdog_for_another_pid_is_ignored(sim_factory, yaokid_factory, tmp_pa
     sim, y, ns = start_notified(sim_factory, yaokid_factory, tmp_path,
                                 {"WATCHDOG_USEC": "400000", "WATCHDOG_PID": "1"})
     wait_for(lambda: ns.has("READY=1"), 10, what="READY=1")
-    time.sleep(1.0)
+    y.wait_probes("web01", 6)                # >= 1 s: 5 watchdog periods of 200 ms
     assert ns.count("WATCHDOG=1") == 0
 
 

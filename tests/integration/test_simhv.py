@@ -23,6 +23,8 @@ import time
 
 import pytest
 
+from conftest import free_port, pid_alive, stays, wait_for
+
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
@@ -33,32 +35,13 @@ def simhv_binary():
     return os.environ.get("YAOKI_SIMHV", "yaoki-simhv")
 
 
-def wait_until(pred, timeout, what, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
 class AddrPool:
     """Loopback addresses in a random 127.A.0.0/16 with one free port."""
 
     def __init__(self):
         self.prefix = "127.%d" % random.randint(64, 250)
         self.next = 1
-        self.port = self._free_port("%s.0.1" % self.prefix)
-
-    @staticmethod
-    def _free_port(ip):
-        s = socket.socket()
-        s.bind((ip, 0))
-        port = s.getsockname()[1]
-        s.close()
-        return port
+        self.port = free_port("%s.0.1" % self.prefix)
 
     def take(self):
         n = self.next
@@ -84,7 +67,7 @@ class Sim:
             [simhv_binary(), "serve", "-c", str(self.conf), "-s", self.sock, "-f", "-v"]
             + list(extra_args),
             stdout=self.log, stderr=self.log)
-        wait_until(self._connectable, 10, "simhv socket")
+        wait_for(self._connectable, 10, what="simhv socket")
 
     def _connectable(self):
         assert self.proc.poll() is None, "simhv exited: %s" % self.logtext()
@@ -217,6 +200,40 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def _socket_inodes(table, state_col, listening):
+    """Inodes of the sockets in a /proc/net table, split by whether they
+    listen (state_col's value equals `listening`)."""
+    out = {True: set(), False: set()}
+    try:
+        with open(table) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                inode = cols[9] if "tcp" in table else cols[6]
+                out[cols[state_col] == listening].add(inode)
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def conn_fds(pid):
+    """How many of pid's descriptors are sockets that do not listen (TCP
+    and unix connections): 0 once every client connection is freed."""
+    listen = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        listen |= _socket_inodes(table, 3, "0A")[True]     # 0A: TCP_LISTEN
+    listen |= _socket_inodes("/proc/net/unix", 3, "00010000")[True]  # __SO_ACCEPTCON
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] not in listen:
+            n += 1
+    return n
+
+
 @pytest.fixture
 def pool():
     return AddrPool()
@@ -250,7 +267,7 @@ def one(start, pool):
     """simhv with one booted domain web01 that answers at once."""
     ip, port = pool.take()
     sim = start("boot_time = 0\n" + domain_conf("web01", ip, port))
-    wait_until(lambda: answers_ok(ip, port), 10, "web01 to answer")
+    wait_for(lambda: answers_ok(ip, port), 10, what="web01 to answer")
     sim.addr = (ip, port)
     return sim
 
@@ -281,7 +298,7 @@ def test_guest_refuses_before_boot_time_then_answers_ok(start, pool):
     ip, port = pool.take()
     sim = start("boot_time = 2s\n" + domain_conf("web01", ip, port, boot_time="1500ms"))
     assert refused(ip, port)
-    wait_until(lambda: answers_ok(ip, port), 10, "web01 to answer")
+    wait_for(lambda: answers_ok(ip, port), 10, what="web01 to answer")
     assert time.monotonic() - sim.t0 >= 1.5
     status, body = http_get(ip, port, path="/any/path?x=1")
     assert (status, body) == (200, b"ok")
@@ -398,7 +415,7 @@ def test_behaviour_refuse_closes_listener(one):
     one.ok("guest", "web01", "refuse")
     assert refused(*one.addr)
     one.ok("guest", "web01", "ok")
-    wait_until(lambda: answers_ok(*one.addr), 5, "listener reopened")
+    wait_for(lambda: answers_ok(*one.addr), 5, what="listener reopened")
 
 
 def test_behaviour_slow_answers_after_delay(one):
@@ -432,30 +449,33 @@ def test_behaviour_hang_accepts_never_answers_and_does_not_leak(one):
     with pytest.raises(socket.timeout):
         http_get(*one.addr, timeout=0.5)
     pid = one.proc.pid
-    time.sleep(0.2)
+    # That request's connection and the control ones are freed first.
+    wait_for(lambda: conn_fds(pid) == 0, 5, what="earlier connections freed")
     base = fd_count(pid)
     clients = []
     for _ in range(40):
         s = socket.create_connection(one.addr, timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\nHost: guest\r\n\r\n")
         clients.append(s)
-    wait_until(lambda: fd_count(pid) >= base + 40, 5, "hung connections accepted")
+    wait_for(lambda: fd_count(pid) >= base + 40, 5, what="hung connections accepted")
     for s in clients:
         s.close()
-    wait_until(lambda: fd_count(pid) <= base, 5, "hung connections to be freed")
+    wait_for(lambda: fd_count(pid) <= base and conn_fds(pid) == 0, 5,
+             what="hung connections to be freed")
 
 
 def test_hung_requests_are_dropped_when_guest_goes_down(one):
     one.ok("guest", "web01", "hang")
     pid = one.proc.pid
-    time.sleep(0.2)
+    # The fixture's and the control connections are freed first.
+    wait_for(lambda: conn_fds(pid) == 0, 5, what="earlier connections freed")
     base = fd_count(pid)
     clients = []
     for _ in range(10):
         s = socket.create_connection(one.addr, timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\nHost: guest\r\n\r\n")
         clients.append(s)
-    wait_until(lambda: fd_count(pid) >= base + 10, 5, "connections accepted")
+    wait_for(lambda: fd_count(pid) >= base + 10, 5, what="connections accepted")
     one.ok("crash", "web01")
     for s in clients:
         s.settimeout(5)
@@ -465,7 +485,8 @@ def test_hung_requests_are_dropped_when_guest_goes_down(one):
             pass
         s.close()
     assert refused(*one.addr)
-    wait_until(lambda: fd_count(pid) <= base, 5, "connections freed")
+    wait_for(lambda: fd_count(pid) <= base and conn_fds(pid) == 0, 5,
+             what="connections freed")
 
 
 def test_sticky_and_non_sticky_across_recreation(one):
@@ -474,13 +495,13 @@ def test_sticky_and_non_sticky_across_recreation(one):
     one.ok("guest", "web01", "error")
     one.ok("destroy", "web01")
     one.ok("create", config)
-    wait_until(lambda: answers_ok(ip, port), 5, "re-created guest to answer ok")
+    wait_for(lambda: answers_ok(ip, port), 5, what="re-created guest to answer ok")
     assert one.dom("web01")["behaviour"] == "ok"
     one.ok("guest", "web01", "error", "sticky")
     one.ok("destroy", "web01")
     one.ok("create", config)
     assert one.dom("web01")["behaviour"] == "error"
-    wait_until(lambda: refused(ip, port) is False, 5, "guest listening")
+    wait_for(lambda: refused(ip, port) is False, 5, what="guest listening")
     assert http_get(ip, port)[0] == 500
     one.ok("guest", "web01", "slow", "50", "sticky")
     one.ok("destroy", "web01")
@@ -514,7 +535,7 @@ def test_capture_then_create_gives_new_domid_and_keeps_uuid(one):
     assert after["uuid"] == before["uuid"]
     assert after["monitor"] is False
     assert after["state"] == "running"
-    wait_until(lambda: answers_ok(*one.addr), 5, "re-created guest")
+    wait_for(lambda: answers_ok(*one.addr), 5, what="re-created guest")
     # Domain ids are never reused.
     one.ok("destroy", "web01")
     assert one.ok("create", config)["domid"] == before["domid"] + 2
@@ -536,7 +557,7 @@ def test_capture_fails_for_dying_and_create_allowed_while_dying(one):
     rd = LineReader(s)
     t = time.monotonic()
     s.sendall(b'{"id": 1, "cmd": "destroy", "args": ["web01"]}\n')
-    wait_until(lambda: one.dom("web01")["state"] == "dying", 5, "dying")
+    wait_for(lambda: one.dom("web01")["state"] == "dying", 5, what="dying")
     assert refused(*one.addr)
     r = one.cmd("capture", "web01")
     assert r["ok"] is False and "dying" in r["error"]
@@ -584,11 +605,17 @@ def test_second_create_during_create_delay_fails(one):
     one.ok("delay", "web01", "create", "0.8")
     s = one.connect()
     rd = LineReader(s)
-    s.sendall((json.dumps({"id": 1, "cmd": "create", "args": [config]}) + "\n").encode())
-    time.sleep(0.1)
+    # A list behind the create on the same connection: simhv reads a
+    # connection's requests in order, so its answer (which does not wait
+    # for the create's delay) shows that the create has begun.
+    s.sendall((json.dumps({"id": 1, "cmd": "create", "args": [config]}) + "\n" +
+               json.dumps({"id": 2, "cmd": "list", "args": []}) + "\n").encode())
+    first = rd.line()
+    assert first["id"] == 2 and first["ok"] is True, first   # the create is still delayed
     r = one.cmd("create", config)
     assert r["ok"] is False and "in progress" in r["error"]
-    assert rd.line()["ok"] is True
+    second = rd.line()
+    assert second["id"] == 1 and second["ok"] is True, second
     s.close()
 
 
@@ -600,8 +627,9 @@ def test_crash_leaves_monitor_domain_shut_down(one):
     d = one.dom("web01")
     assert (d["domid"], d["state"], d["shutdown_reason"]) == (1, "shutdown", "crash")
     assert refused(*one.addr)
-    time.sleep(0.3)
-    assert one.dom("web01")["state"] == "shutdown"
+    # Nothing to wait for: its monitor leaves it as it is, at every look.
+    stays(lambda: one.dom("web01")["state"] == "shutdown", 1.0,
+          what="crashed monitor domain shut down")
     r = one.cmd("crash", "web01")
     assert r["ok"] is False
     one.ok("destroy", "web01")
@@ -622,27 +650,26 @@ def test_list_brief_matches_full_list(one):
 def test_monitor_domain_rebooted_by_simhv_gets_new_domid(one):
     uuid = one.dom("web01")["uuid"]
     one.ok("shutdown", "web01", "reboot")
-    d = wait_until(lambda: (lambda x: x if x and x["domid"] == 2 else None)(one.dom("web01")),
-                   5, "re-created web01")
+    d = wait_for(lambda: (lambda x: x if x and x["domid"] == 2 else None)(one.dom("web01")),
+                   5, what="re-created web01")
     assert d["state"] == "running" and d["monitor"] is True and d["uuid"] == uuid
     assert [x["domid"] for x in one.domains()] == [2]
-    wait_until(lambda: answers_ok(*one.addr), 5, "rebooted guest")
+    wait_for(lambda: answers_ok(*one.addr), 5, what="rebooted guest")
     # The graceful reboot request goes the same way.
     one.ok("reboot", "web01")
-    wait_until(lambda: one.dom("web01") and one.dom("web01")["domid"] == 3, 5, "second reboot")
+    wait_for(lambda: one.dom("web01") and one.dom("web01")["domid"] == 3, 5, what="second reboot")
 
 
 def test_monitor_domain_poweroff_destroys_it(one):
     one.ok("shutdown", "web01", "poweroff")
-    wait_until(lambda: one.domains() == [], 5, "web01 gone")
+    wait_for(lambda: one.domains() == [], 5, what="web01 gone")
 
 
 def test_monitor_reboot_respects_fail_create(one):
     one.ok("fail-create", "web01", "1")
     one.ok("shutdown", "web01", "reboot")
-    wait_until(lambda: one.domains() == [], 5, "web01 gone for good")
-    time.sleep(0.2)
-    assert one.domains() == []
+    wait_for(lambda: one.domains() == [], 5, what="web01 gone for good")
+    stays(lambda: one.domains() == [], 1.0, what="web01 gone for good")
 
 
 def test_created_domain_stays_shut_down_whatever_the_reason(one):
@@ -654,13 +681,17 @@ def test_created_domain_stays_shut_down_whatever_the_reason(one):
             one.ok("crash", "web01")
         else:
             one.ok("shutdown", "web01", reason)
-        time.sleep(0.3)
-        d = one.dom("web01")
-        assert (d["domid"], d["state"], d["shutdown_reason"]) == (domid, "shutdown", reason)
+
+        def as_left(reason=reason, domid=domid):
+            d = one.dom("web01")
+            assert (d["domid"], d["state"], d["shutdown_reason"]) == \
+                (domid, "shutdown", reason)
+            return True
+        stays(as_left, 0.5, what=f"created domain shut down ({reason})")
     one.ok("destroy", "web01")
     domid = one.ok("create", config)["domid"]
     one.ok("reboot", "web01")
-    wait_until(lambda: one.dom("web01")["state"] == "shutdown", 5, "graceful reboot")
+    wait_for(lambda: one.dom("web01")["state"] == "shutdown", 5, what="graceful reboot")
     d = one.dom("web01")
     assert (d["domid"], d["shutdown_reason"]) == (domid, "reboot")
 
@@ -679,8 +710,7 @@ def test_pause_and_unpause(one):
             result["r"] = e
     t = threading.Thread(target=held)
     t.start()
-    time.sleep(0.3)
-    assert "r" not in result
+    stays(lambda: "r" not in result, 0.5, what="request held while paused")
     one.ok("unpause", "web01")
     t.join(6)
     assert result["r"] == (200, b"ok")
@@ -696,10 +726,10 @@ def test_reboot_requested_while_paused_happens_after_unpause(one):
     one.ok("create", config)
     one.ok("pause", "web01")
     one.ok("reboot", "web01")
-    time.sleep(0.4)
-    assert one.dom("web01")["state"] == "paused"
+    stays(lambda: one.dom("web01")["state"] == "paused", 0.6,
+          what="paused domain not rebooted")
     one.ok("unpause", "web01")
-    wait_until(lambda: one.dom("web01")["state"] == "shutdown", 5, "reboot after unpause")
+    wait_for(lambda: one.dom("web01")["state"] == "shutdown", 5, what="reboot after unpause")
     assert one.dom("web01")["shutdown_reason"] == "reboot"
 
 
@@ -757,20 +787,12 @@ def test_event_stream_monitor_reboot(one):
 # ---- guest programs -------------------------------------------------------------------------
 
 
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_guest_program_serves_and_is_killed_on_destroy(start, pool):
     ip, port = pool.take()
     guest = "%s -m http.server --bind %s %d" % (PYTHON, ip, port)
     sim = start(domain_conf("prog01", ip, port, guest=guest))
-    wait_until(lambda: (lambda r: r[0] == 200)(http_get(ip, port)) if not refused(ip, port) else False,
-               15, "http.server to answer")
+    wait_for(lambda: (lambda r: r[0] == 200)(http_get(ip, port)) if not refused(ip, port) else False,
+               15, what="http.server to answer")
     d = sim.dom("prog01")
     assert d["behaviour"] == "program" and d["state"] == "running"
     pid = d["guest_pid"]
@@ -778,7 +800,7 @@ def test_guest_program_serves_and_is_killed_on_destroy(start, pool):
     r = sim.cmd("guest", "prog01", "hang")
     assert r["ok"] is False and "program" in r["error"]
     sim.ok("destroy", "prog01")
-    wait_until(lambda: not pid_alive(pid), 5, "guest program killed")
+    wait_for(lambda: not pid_alive(pid), 5, what="guest program killed")
     assert refused(ip, port)
     assert sim.domains() == []
 
@@ -791,15 +813,15 @@ def test_guest_program_environment_and_exit_crashes_domain(start, pool, tmp_path
         "import os, sys, time\n"
         "open(sys.argv[1], 'w').write(os.environ['YAOKI_SIM_DOMAIN'] + ' ' + os.environ['YAOKI_SIM_DOMID'])\n"
         "while not os.path.exists(sys.argv[2]):\n"
-        "    time.sleep(0.02)\n")
+        "    time.sleep(0.02)  # the guest program's own poll\n")
     ip, port = pool.take()
     sim = start("boot_time = 0\n" + domain_conf("web01", ip, port) +
                 domain_conf("prog02", None, 0, guest="%s %s %s %s" % (PYTHON, script, out, go)))
-    wait_until(lambda: out.exists() and out.read_text(), 10, "guest program to start")
+    wait_for(lambda: out.exists() and out.read_text(), 10, what="guest program to start")
     assert out.read_text() == "prog02 2"
     assert sim.dom("prog02")["state"] == "running"
     go.write_text("")
-    wait_until(lambda: sim.dom("prog02")["state"] == "shutdown", 10, "program exit to crash it")
+    wait_for(lambda: sim.dom("prog02")["state"] == "shutdown", 10, what="program exit to crash it")
     assert sim.dom("prog02")["shutdown_reason"] == "crash"
     assert sim.dom("web01")["state"] == "running"
 
@@ -815,7 +837,7 @@ def test_guest_program_that_cannot_run_fails_create(one, tmp_path):
 
 def test_sigterm_kills_guest_programs(start, pool, tmp_path):
     sim = start(domain_conf("prog01", None, 0, guest="/bin/sleep 60"))
-    pid = wait_until(lambda: sim.dom("prog01").get("guest_pid"), 5, "sleep to start")
+    pid = wait_for(lambda: sim.dom("prog01").get("guest_pid"), 5, what="sleep to start")
     assert pid_alive(pid)
     assert sim.stop() == 0
     assert not pid_alive(pid)
@@ -835,12 +857,10 @@ def test_thousand_guests_boot_and_answer(start, pool):
     assert [d["domid"] for d in doms] == list(range(1, n + 1))
 
     def probe(addr):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if answers_ok(*addr):
-                return True
-            time.sleep(0.05)
-        return False
+        try:
+            return wait_for(lambda: answers_ok(*addr), 30, what="%s:%d to answer" % addr)
+        except AssertionError:
+            return False
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as ex:
         results = list(ex.map(probe, addrs))
