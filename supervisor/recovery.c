@@ -25,7 +25,6 @@
 
 #include <sys/queue.h>
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "failpoint.h"
 #include "hv.h"
 #include "log.h"
 #include "recovery.h"
@@ -55,11 +55,16 @@ struct recovery {
 	int domid;                       /* the incarnation acted on, -1 */
 	bool created_by_us;
 	bool shutdown_seen;
+	int halfbuilt_domid;             /* destroy, never adopt; -1 */
+	bool destroyed;                  /* yaokid destroyed an incarnation */
+	unsigned destroy_failures;
 	bool started;
 	bool cancelled;                  /* the owner dropped the domain */
 	double t0, t_destroyed;
 	char *config_json;
 	struct event *grace;
+	char uuid[40];                   /* of the incarnation to destroy */
+	enum recovery_xen_op xen_op;     /* what ended it, when Xen's tools did */
 };
 
 static void start(struct recovery *r);
@@ -67,12 +72,12 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg);
 static void relist_before_acting(struct recovery *r);
 static void relisted_cb(void *arg, int err, const struct hv_dominfo *doms,
     size_t n);
+static void destroy_step(struct recovery *r);
 static void destroyed_cb(void *arg, int err, const char *errmsg);
 static void create_step(struct recovery *r);
 static void created_cb(void *arg, int err, int domid, const char *errmsg);
 static void finish(struct recovery *r, enum recovery_result result, int domid,
     const char *why);
-static void failpoint(const char *step, const char *name);
 
 /* ---- the queue ------------------------------------------------------------ */
 
@@ -152,6 +157,7 @@ recovery_enqueue(struct recovery_queue *q, const struct recovery_request *req,
 	r->domid = req->domid;
 	r->created_by_us = req->created_by_us;
 	r->shutdown_seen = req->shutdown_seen;
+	r->halfbuilt_domid = req->halfbuilt_domid;
 	TAILQ_INSERT_TAIL(&q->waiting, r, entry);
 	if (q->running >= q->max_parallel)
 		log_notice("%s: recovery waits in line (%u running, "
@@ -184,6 +190,16 @@ recovery_cancel(struct recovery *r)
 	return true;
 }
 
+bool
+recovery_cancel_queued(struct recovery *r)
+{
+	if (r->started)
+		return false;
+	TAILQ_REMOVE(&r->q->waiting, r, entry);
+	recovery_free(r);
+	return true;
+}
+
 /* ---- the steps, in the order they happen ----------------------------------- */
 
 static void
@@ -202,11 +218,11 @@ start(struct recovery *r)
 		return;
 	}
 	if (r->owner->intent(r->arg, r->domid) == -1) {
-		finish(r, RECOVERY_FAILED, -1, "cannot write the intent record; "
-		    "nothing destroyed");
+		finish(r, RECOVERY_NO_INTENT, -1, "cannot write the intent "
+		    "record; nothing destroyed");
 		return;
 	}
-	failpoint("intent", r->name);
+	yk_failpoint("intent", r->name);
 	grace_ms = r->q->hv->ops->crash_grace_ms;
 	if (grace_ms > 0 && !r->created_by_us && r->shutdown_seen) {
 		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
@@ -227,8 +243,9 @@ grace_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Looks the domain up by name right before acting: the incarnation yaokid
- * knows may be gone, or another one may have appeared.
+ * Looks the domain up by name right before acting, and again after the
+ * destroy: the incarnation yaokid knows may be gone, another may have
+ * appeared, or Xen's own tools may have taken the domain over.
  */
 static void
 relist_before_acting(struct recovery *r)
@@ -236,24 +253,69 @@ relist_before_acting(struct recovery *r)
 	r->q->hv->ops->list(r->q->hv, relisted_cb, r);
 }
 
+/* What Xen's own tools are doing with name, seen in one domain list. */
+static enum recovery_xen_op
+xen_op_in(const char *name, const struct hv_dominfo *doms, size_t n)
+{
+	char away[160], incoming[160];
+	size_t i;
+
+	snprintf(away, sizeof(away), "%s%s", name, HV_SUFFIX_MIGRATEDAWAY);
+	snprintf(incoming, sizeof(incoming), "%s%s", name, HV_SUFFIX_INCOMING);
+	for (i = 0; i < n; i++) {
+		if (doms[i].state == HV_DYING)
+			continue;
+		if (strcmp(doms[i].name, away) == 0)
+			return RECOVERY_XOP_MIGRATING_OUT;
+		if (strcmp(doms[i].name, incoming) == 0)
+			return RECOVERY_XOP_MIGRATING_IN;
+		if (strcmp(doms[i].name, name) == 0 &&
+		    doms[i].state == HV_SHUTDOWN && doms[i].reason == YK_SD_SUSPEND)
+			return RECOVERY_XOP_SAVING;
+	}
+	return RECOVERY_XOP_NONE;
+}
+
+static const char *
+xen_op_text(enum recovery_xen_op op)
+{
+	switch (op) {
+	case RECOVERY_XOP_MIGRATING_OUT: return "it is migrating away";
+	case RECOVERY_XOP_MIGRATING_IN: return "it is migrating in";
+	case RECOVERY_XOP_SAVING: return "it is being saved";
+	default: return "";
+	}
+}
+
 static void
 relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
 	struct recovery *r = arg;
 	const struct hv_dominfo *found = NULL;
+	enum recovery_xen_op op;
+	char why[200];
 	size_t i;
 
-	if (r->cancelled) {
+	if (r->cancelled && !r->destroyed) {
 		/* Nothing was destroyed yet: nothing is owed. */
 		finish(r, RECOVERY_CANCELLED, -1, "no longer configured");
 		return;
 	}
+	if (err == 0 && (op = xen_op_in(r->name, doms, n)) != RECOVERY_XOP_NONE) {
+		/* Xen's tools win: no destroy, no create, not even the owed one. */
+		snprintf(why, sizeof(why), "%s: Xen's own tools are handling it; "
+		    "yaokid stays out of the way", xen_op_text(op));
+		r->xen_op = op;
+		finish(r, RECOVERY_CANCELLED, -1, why);
+		return;
+	}
 	for (i = 0; err == 0 && i < n; i++)
 		if (strcmp(doms[i].name, r->name) == 0 &&
-		    doms[i].state != HV_DYING && !doms[i].migrating)
+		    doms[i].state != HV_DYING)
 			found = &doms[i];
 	/* Someone else (an xl monitor, an operator) created it meanwhile. */
 	if (found != NULL && found->domid != r->domid &&
+	    found->domid != r->halfbuilt_domid &&
 	    (found->state == HV_RUNNING || found->state == HV_PAUSED)) {
 		log_notice("%s: domain %d was created outside yaokid meanwhile; "
 		    "adopting it instead of creating another", r->name,
@@ -261,46 +323,78 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		finish(r, RECOVERY_ADOPTED, found->domid, NULL);
 		return;
 	}
+	if (err != 0 && r->destroyed) {
+		/* Listing failed after our destroy: the create is owed. */
+		create_step(r);
+		return;
+	}
 	/* If listing failed, act on the incarnation yaokid knows. */
-	if (found != NULL || err == 0) {
+	if (err == 0) {
 		r->domid = found != NULL ? found->domid : -1;
+		snprintf(r->uuid, sizeof(r->uuid), "%s",
+		    found != NULL ? found->uuid : "");
 		r->owner->domid(r->arg, r->domid);
 	}
 	if (r->domid < 0) {
 		create_step(r);
 		return;
 	}
-	/* The owner logs "destroying domain N (reason)". */
-	r->owner->destroying(r->arg, r->domid);
-	r->q->hv->ops->destroy(r->q->hv, r->domid, destroyed_cb, r);
+	destroy_step(r);
 }
 
+static void
+destroy_step(struct recovery *r)
+{
+	struct hv_ident expect = { .name = r->name, .uuid = r->uuid };
+
+	/* The owner logs "destroying domain N (reason)". */
+	r->owner->destroying(r->arg, r->domid, r->uuid);
+	r->q->hv->ops->destroy(r->q->hv, r->domid, &expect, destroyed_cb, r);
+}
+
+/*
+ * After the destroy, the list is read once more before the create: the
+ * domain must be gone, and neither Xen's tools nor anybody else may have
+ * brought NAME back meanwhile. A destroy that failed twice ends the
+ * recovery: creating while the old incarnation may live would make two.
+ */
 static void
 destroyed_cb(void *arg, int err, const char *errmsg)
 {
 	struct recovery *r = arg;
+	char why[400];
 
-	if (r->cancelled) {
-		/* Dropped by a reload, but destroyed by yaokid: still owed. */
-		log_notice("%s: no longer configured, but destroyed by yaokid: "
-		    "creating it again", r->name);
-	} else if (err != 0)
-		log_warnx("%s: destroy of domain %d failed: %s; trying to "
-		    "create anyway", r->name, r->domid,
-		    errmsg ? errmsg : "unknown error");
-	else
+	if (err != 0) {
+		r->destroy_failures++;
+		log_warnx("%s: destroy of domain %d failed: %s", r->name,
+		    r->domid, errmsg != NULL ? errmsg : "unknown error");
+		if (r->destroy_failures >= 2) {
+			snprintf(why, sizeof(why), "cannot destroy domain %d (%s); "
+			    "not creating a second copy", r->domid,
+			    errmsg != NULL ? errmsg : "unknown error");
+			finish(r, RECOVERY_FAILED, -1, why);
+			return;
+		}
+	} else {
+		r->destroyed = true;
 		log_info("%s: domain %d destroyed in %.1f s", r->name,
 		    r->domid, yk_now_s() - r->t0);
-	r->domid = -1;
-	r->owner->domid(r->arg, -1);
-	create_step(r);
+		if (r->cancelled)
+			log_notice("%s: no longer configured, but destroyed by "
+			    "yaokid: creating it again", r->name);
+		r->domid = -1;
+		r->uuid[0] = '\0';
+		r->owner->domid(r->arg, -1);
+	}
+	relist_before_acting(r);
 }
 
 static void
 create_step(struct recovery *r)
 {
 	r->t_destroyed = yk_now_s();
-	failpoint("create", r->name);
+	r->owner->creating(r->arg);
+	yk_failpoint("create", r->name);
 	log_notice("%s: creating the domain again", r->name);
 	r->q->hv->ops->create(r->q->hv, r->config_json, created_cb, r);
 }
@@ -319,7 +413,7 @@ created_cb(void *arg, int err, int domid, const char *errmsg)
 			    "longer supervised", r->name,
 			    errmsg != NULL ? errmsg : "create failed");
 	} else if (err == 0 && domid >= 0)
-		failpoint("created", r->name);
+		yk_failpoint("created", r->name);
 	if (err != 0 || domid < 0) {
 		finish(r, RECOVERY_FAILED, -1,
 		    errmsg != NULL ? errmsg : "create failed");
@@ -341,6 +435,8 @@ finish(struct recovery *r, enum recovery_result result, int domid,
 	o.name = r->name;
 	o.domid = domid;
 	o.why = why;
+	o.xen_op = r->xen_op;
+	o.destroyed = r->destroyed;
 	o.seconds = now - r->t0;
 	o.destroy_seconds = r->t_destroyed - r->t0;
 	o.create_seconds = now - r->t_destroyed;
@@ -348,23 +444,4 @@ finish(struct recovery *r, enum recovery_result result, int domid,
 	r->owner->done(r->arg, &o);
 	recovery_free(r);
 	recovery_queue_kick(q);
-}
-
-/* Stops the process at a named step when YAOKI_FAILPOINT lists it. */
-static void
-failpoint(const char *step, const char *name)
-{
-	const char *list = getenv("YAOKI_FAILPOINT"), *p;
-	size_t n = strlen(step);
-
-	if (list == NULL)
-		return;
-	for (p = list; (p = strstr(p, step)) != NULL; p += n) {
-		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) {
-			log_warnx("%s: failpoint %s: stopping (SIGSTOP)",
-			    name, step);
-			raise(SIGSTOP);
-			return;
-		}
-	}
 }

@@ -1,8 +1,12 @@
 /*
  * recovery.h - recovery orchestration, apart from what it recovers: a queue
  * (at most max_parallel recoveries at once, the rest in line) and the steps
- * of one recovery: intent record -> re-list -> destroy -> create, ending in
- * exactly one outcome.
+ * of one recovery: intent record -> re-list -> destroy -> re-list -> create,
+ * ending in exactly one outcome. Every re-list is a decision point: Xen's
+ * own tools at work on the domain (a migration, a save) end the recovery
+ * before anything more is destroyed or created, another incarnation found
+ * running is adopted, and a domain that cannot be destroyed is never
+ * created a second time.
  *
  * The queue knows domains only by what a request says of them; the owner
  * (supervisor.c) provides the configuration to create from, writes the
@@ -25,21 +29,39 @@ struct recovery_request {
 	int domid;                 /* the incarnation the owner knows, -1: none */
 	bool created_by_us;        /* yaokid created that incarnation */
 	bool shutdown_seen;        /* it was seen shut down (crash grace) */
+	int halfbuilt_domid;       /* a paused incarnation yaokid created and
+	                              never unpaused (killed midway): destroyed,
+	                              never adopted; -1: none */
 };
 
 enum recovery_result {
 	RECOVERY_CREATED,          /* destroyed if it existed, created as domid */
 	RECOVERY_ADOPTED,          /* another incarnation (domid) was found running */
-	RECOVERY_FAILED,           /* why: create failed, intent not written */
+	RECOVERY_FAILED,           /* why: create failed, or the domain could not
+	                              be destroyed (nothing created then) */
+	RECOVERY_NO_INTENT,        /* why: the intent record could not be written;
+	                              nothing destroyed */
 	RECOVERY_GAVE_UP,          /* why: no configuration to create it from */
-	RECOVERY_CANCELLED,        /* cancelled before anything was destroyed */
+	RECOVERY_CANCELLED,        /* the owner dropped the domain, or Xen's own
+	                              tools took it over (xen_op); nothing more
+	                              is destroyed or created */
+};
+
+/* What Xen's own tools were found doing with the domain (CANCELLED). */
+enum recovery_xen_op {
+	RECOVERY_XOP_NONE,
+	RECOVERY_XOP_MIGRATING_OUT,  /* NAME--migratedaway exists */
+	RECOVERY_XOP_MIGRATING_IN,   /* NAME--incoming exists */
+	RECOVERY_XOP_SAVING,         /* NAME is suspended (xl save) */
 };
 
 struct recovery_outcome {
 	enum recovery_result result;
 	const char *name;          /* the request's (the owner's may be gone) */
 	int domid;                 /* CREATED, ADOPTED */
-	const char *why;           /* FAILED, GAVE_UP, CANCELLED */
+	const char *why;           /* FAILED, NO_INTENT, GAVE_UP, CANCELLED */
+	enum recovery_xen_op xen_op;   /* CANCELLED by Xen's tools, else NONE */
+	bool destroyed;            /* yaokid destroyed an incarnation */
 	double seconds;            /* from start to outcome */
 	double destroy_seconds;    /* start to the create step */
 	double create_seconds;     /* create step to outcome */
@@ -52,12 +74,15 @@ struct recovery_owner {
 	char *(*config)(void *arg, char *why, size_t whylen);
 	/* Writes the durable intent record before anything is destroyed.
 	 * 0, or -1 if it could not be written: the recovery then ends
-	 * RECOVERY_FAILED without destroying anything. */
+	 * RECOVERY_NO_INTENT without destroying anything. */
 	int (*intent)(void *arg, int domid);
+	/* The create is about to start: the intent record says so (a
+	 * paused domain found after a crash of yaokid is then half-built). */
+	void (*creating)(void *arg);
 	/* The incarnation the recovery acts on is now domid (-1: none). */
 	void (*domid)(void *arg, int domid);
-	/* domid is about to be destroyed by yaokid itself. */
-	void (*destroying)(void *arg, int domid);
+	/* domid (uuid) is about to be destroyed by yaokid itself. */
+	void (*destroying)(void *arg, int domid, const char *uuid);
 	/* The one outcome; the recovery is freed when this returns. */
 	void (*done)(void *arg, const struct recovery_outcome *o);
 };
@@ -89,5 +114,11 @@ void recovery_queue_kick(struct recovery_queue *q);
  * else a destroyed domain is still created (CREATED or FAILED).
  */
 bool recovery_cancel(struct recovery *r);
+/*
+ * Drops r if it is still in line (true: no callback follows); a started
+ * recovery is left alone (false): it looks at the domain list again before
+ * every destroy and create, and ends there if Xen's tools took over.
+ */
+bool recovery_cancel_queued(struct recovery *r);
 
 #endif

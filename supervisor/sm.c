@@ -64,7 +64,8 @@ static unsigned	 on_adopted(struct yk_sm *, const struct yk_sm_params *,
 static unsigned	 on_intent_failed(struct yk_sm *, const struct yk_sm_params *,
 		    const struct yk_sm_event *, int64_t);
 static unsigned	 on_gave_up(struct yk_sm *, const char *);
-static unsigned	 on_resume_recovery(struct yk_sm *);
+static unsigned	 on_resume_recovery(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
 static int64_t	 started_at(const struct yk_sm_event *, int64_t);
 static unsigned	 on_recovery_done(struct yk_sm *, const struct yk_sm_params *,
 		    const struct yk_sm_event *, int64_t);
@@ -546,6 +547,8 @@ on_domain_shutdown(struct yk_sm *sm, const struct yk_sm_params *p,
 	/* xl save, or the last second of a migration away: hands off. */
 	if (ev->reason == YK_SD_SUSPEND)
 		return on_xen_op(sm, &save);
+	if (ev->ours)
+		sm->created_by_us = true;   /* the incarnation yaokid created */
 	if (sm->state == YK_RECOVERING || sm->state == YK_UNRECOVERABLE ||
 	    (sm->state == YK_PAUSED && sm->maintenance))
 		return 0;
@@ -746,13 +749,21 @@ on_gave_up(struct yk_sm *sm, const char *why)
 
 /* The attempt was counted when it began: finishing it counts nothing. */
 static unsigned
-on_resume_recovery(struct yk_sm *sm)
+on_resume_recovery(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
 {
 	if (sm->state == YK_UNRECOVERABLE || sm->state == YK_RECOVERING)
 		return 0;
+	sm->reboot_pending = false;
+	if (ev->ok) {
+		/* It had got as far as the create: the new domain runs. */
+		sm->created_by_us = true;
+		sm->xen_paused = false;
+		enter_starting(sm, p, now);
+		return YK_ACT_PERSIST;
+	}
 	sm->state = YK_RECOVERING;
 	sm->wake_at = 0;
-	sm->reboot_pending = false;
 	return YK_ACT_RECOVER;
 }
 
@@ -906,7 +917,7 @@ yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
 		return on_gave_up(sm, "host restarted during a recovery; not "
 		    "re-created (it may run elsewhere)");
 	case YK_EV_RESUME_RECOVERY:
-		return on_resume_recovery(sm);
+		return on_resume_recovery(sm, p, ev, now);
 	}
 	return 0;
 }

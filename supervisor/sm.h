@@ -102,7 +102,8 @@ enum yk_sm_event_kind {
 	YK_EV_HOST_REBOOTED,   /* a recovery was cut short by a host reboot and the
 	                          domain is absent: it may run elsewhere now */
 	YK_EV_RESUME_RECOVERY, /* a recovery interrupted on this boot (yaokid killed,
-	                          a half-built domain found) is to be finished */
+	                          a half-built domain found) is to be finished;
+	                          .ok: it had finished (its domain runs) */
 	YK_EV_TIMER,           /* now >= wake_at */
 	YK_EV_CMD_PAUSE,
 	YK_EV_CMD_RESUME,
@@ -118,7 +119,8 @@ struct yk_sm_event {
 	enum yk_xen_op op;              /* XEN_OP */
 	bool owed;                      /* DOMAIN_GONE: yaokid destroyed it itself
 	                                   and still owes the create (intent) */
-	bool ours;                      /* DOMAIN_UP: the incarnation yaokid created */
+	bool ours;                      /* DOMAIN_UP, DOMAIN_SHUTDOWN: the incarnation
+	                                   yaokid created */
 	int64_t started;                /* DOMAIN_UP, ADOPTED: when the domain was
 	                                   created, on the caller's clock (0: now) */
 	const char *why;                /* INTENT_FAILED, GAVE_UP */

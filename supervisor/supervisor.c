@@ -37,6 +37,7 @@ static void tally(struct sup_domain *d);
 static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void sm_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void recover(struct sup_domain *d);
+static void cancel_pending_recovery(struct sup_domain *d);
 
 /* ---- the persisted record ---------------------------------------------- */
 
@@ -59,36 +60,39 @@ persist_from_domain(const struct sup_domain *d, struct yk_persist *p)
 	p->intent = d->intent;
 	p->intent_domid = d->intent_domid;
 	p->intent_wall_ms = d->intent_wall_ms;
+	snprintf(p->intent_uuid, sizeof(p->intent_uuid), "%s", d->intent_uuid);
+	p->intent_creating = d->intent_creating;
+	/* Until the host's boot is known, the record's own stays. */
+	snprintf(p->boot_id, sizeof(p->boot_id), "%s",
+	    d->sup->hv->boot_id[0] != '\0' ? d->sup->hv->boot_id :
+	    d->record_boot);
 }
 
 static void
 domain_from_persist(struct sup_domain *d, const struct yk_persist *p)
 {
-	int64_t off = yk_wall_ms() - yk_now_ms();
-	unsigned i, skip;
+	int64_t now = yk_now_ms(), off = yk_wall_ms() - now;
+	int64_t hist[YK_SM_HIST_MAX];
+	struct yk_sm_saved saved;
+	unsigned i;
 
-	d->sm.maintenance = p->maintenance;
-	d->sm.created_by_us = p->created_by_us;
+	for (i = 0; i < p->nhist && i < YK_SM_HIST_MAX; i++)
+		hist[i] = p->hist_wall_ms[i] - off;
+	saved.maintenance = p->maintenance;
+	saved.unrecoverable = p->unrecoverable;
+	saved.created_by_us = p->created_by_us;
+	saved.streak = p->streak;
+	saved.nhist = i;
+	saved.hist = hist;
+	saved.reason = p->reason;
+	yk_sm_restore(&d->sm, &saved, now);
 	d->created_domid = p->created_domid;
-	d->sm.streak = p->streak;
-	/* Out of memory, only the newest entries that fit are kept. */
-	(void)yk_sm_hist_reserve(&d->sm, p->nhist);
-	skip = p->nhist > d->sm.hist_cap ? p->nhist - d->sm.hist_cap : 0;
-	d->sm.nhist = p->nhist - skip;
-	/* A history "in the future" (the clock was set back) counts as now. */
-	for (i = 0; i < d->sm.nhist; i++) {
-		int64_t t = p->hist_wall_ms[skip + i] - off;
-
-		d->sm.hist[i] = t < yk_now_ms() ? t : yk_now_ms();
-	}
-	snprintf(d->sm.reason, sizeof(d->sm.reason), "%s", p->reason);
-	if (p->unrecoverable)
-		d->sm.state = YK_UNRECOVERABLE;
-	else if (p->maintenance)
-		d->sm.state = YK_PAUSED;
 	d->intent = p->intent;
 	d->intent_domid = p->intent_domid;
 	d->intent_wall_ms = p->intent_wall_ms;
+	snprintf(d->intent_uuid, sizeof(d->intent_uuid), "%s", p->intent_uuid);
+	d->intent_creating = p->intent_creating;
+	snprintf(d->record_boot, sizeof(d->record_boot), "%s", p->boot_id);
 }
 
 void
@@ -118,6 +122,7 @@ domain_new(struct sup *s, struct yk_domain_conf *conf)
 	d->created_domid = -1;
 	d->intent_domid = -1;
 	d->expect_gone_domid = -1;
+	d->halfbuilt_domid = -1;
 	d->probe_timer = evtimer_new(s->base, probe_timer_cb, d);
 	d->sm_timer = evtimer_new(s->base, sm_timer_cb, d);
 	if (d->probe_timer == NULL || d->sm_timer == NULL)
@@ -219,6 +224,8 @@ apply_actions(struct sup_domain *d, unsigned acts)
 	}
 	if (acts & (YK_ACT_PERSIST | YK_ACT_HOOK))
 		sup_domain_save(d);
+	if (acts & YK_ACT_CANCEL)
+		cancel_pending_recovery(d);
 	if (acts & YK_ACT_RECOVER)
 		recover(d);
 	if ((acts & YK_ACT_REBOOT) && d->domid >= 0) {
@@ -228,11 +235,13 @@ apply_actions(struct sup_domain *d, unsigned acts)
 		s->hv->ops->reboot(s->hv, d->domid, reboot_done, d);
 	}
 	if ((acts & YK_ACT_DESTROY) && d->domid >= 0) {
+		struct hv_ident expect = { .name = d->conf->name, .uuid = d->uuid };
+
 		log_notice("%s: destroying powered-off domain %d", d->conf->name,
 		    d->domid);
 		d->expect_gone_domid = d->domid;
 		sup_domain_ref(d);
-		s->hv->ops->destroy(s->hv, d->domid, destroy_done, d);
+		s->hv->ops->destroy(s->hv, d->domid, &expect, destroy_done, d);
 	}
 }
 
@@ -259,25 +268,45 @@ sup_domain_step(struct sup_domain *d, const struct yk_sm_event *ev)
 	sync_schedules(d, before);
 }
 
-void
-sup_domain_give_up(struct sup_domain *d, const char *reason)
-{
-	enum yk_state before = d->sm.state;
-
-	d->sm.state = YK_UNRECOVERABLE;
-	d->sm.wake_at = 0;
-	snprintf(d->sm.reason, sizeof(d->sm.reason), "%s", reason);
-	log_notice("%s: %s -> unrecoverable", d->conf->name, yk_state_name(before));
-	apply_actions(d, YK_ACT_HOOK | YK_ACT_PERSIST);
-	sync_schedules(d, before);
-}
-
 static void
 step_kind(struct sup_domain *d, enum yk_sm_event_kind kind)
 {
 	struct yk_sm_event ev = { .kind = kind };
 
 	sup_domain_step(d, &ev);
+}
+
+static void
+step_why(struct sup_domain *d, enum yk_sm_event_kind kind, const char *why)
+{
+	struct yk_sm_event ev = { .kind = kind, .why = why };
+
+	sup_domain_step(d, &ev);
+}
+
+static void
+step_xen_op(struct sup_domain *d, enum yk_xen_op op)
+{
+	struct yk_sm_event ev = { .kind = YK_EV_XEN_OP, .op = op };
+
+	sup_domain_step(d, &ev);
+}
+
+/* A domain's start time on the monotonic clock (0: unknown). */
+static int64_t
+started_mono(const struct hv_dominfo *info)
+{
+	if (info == NULL || info->start_wall_ms <= 0)
+		return 0;
+	return yk_now_ms() - (yk_wall_ms() - info->start_wall_ms);
+}
+
+/* Whether info is the incarnation yaokid created, on this boot. */
+static bool
+is_ours(const struct sup_domain *d, const struct hv_dominfo *info)
+{
+	return info != NULL && d->created_domid >= 0 &&
+	    info->domid == d->created_domid;
 }
 
 /* ---- recoveries: the request, the owner's side, the outcome ------------- */
@@ -321,6 +350,8 @@ rec_intent(void *arg, int domid)
 	d->intent = true;
 	d->intent_domid = domid;
 	d->intent_wall_ms = yk_wall_ms();
+	snprintf(d->intent_uuid, sizeof(d->intent_uuid), "%s", d->uuid);
+	d->intent_creating = false;
 	persist_from_domain(d, &p);
 	if (persist_save(d->sup->cfg->state_dir, d->conf->name, &p) == -1) {
 		/* Without the record a yaokid killed midway would not finish
@@ -342,13 +373,26 @@ rec_domid(void *arg, int domid)
 }
 
 static void
-rec_destroying(void *arg, int domid)
+rec_destroying(void *arg, int domid, const char *uuid)
 {
 	struct sup_domain *d = arg;
 
 	log_notice("%s: destroying domain %d (%s)", d->conf->name, domid,
 	    d->sm.reason);
 	d->expect_gone_domid = domid;
+	snprintf(d->intent_uuid, sizeof(d->intent_uuid), "%s", uuid);
+}
+
+/* The create starts: a paused domain found after a crash is half-built. */
+static void
+rec_creating(void *arg)
+{
+	struct sup_domain *d = arg;
+
+	if (d->removed || d->intent_creating)
+		return;
+	d->intent_creating = true;
+	sup_domain_save(d);
 }
 
 /*
@@ -365,36 +409,37 @@ forget_intent(struct sup *s, const char *name)
 	if (persist_load(dir, name, &p) == 1 && p.intent) {
 		p.intent = false;
 		p.intent_domid = -1;
+		p.intent_uuid[0] = '\0';
+		p.intent_creating = false;
 		persist_save(dir, name, &p);
 	}
 }
 
-static void
-rec_done(void *arg, const struct recovery_outcome *o)
+static enum yk_xen_op
+xen_op_of(enum recovery_xen_op op)
 {
-	struct sup_domain *d = arg;
-	bool ok = o->result == RECOVERY_CREATED || o->result == RECOVERY_ADOPTED;
+	switch (op) {
+	case RECOVERY_XOP_MIGRATING_OUT: return YK_XOP_MIGRATING_OUT;
+	case RECOVERY_XOP_MIGRATING_IN: return YK_XOP_MIGRATING_IN;
+	case RECOVERY_XOP_SAVING: return YK_XOP_SAVING;
+	default: return YK_XOP_NONE;
+	}
+}
 
-	d->rec = NULL;
-	if (d->removed) {
-		/* Created, or nothing destroyed: nothing is owed any more.
-		 * (d->conf went with the old configuration: o->name.) */
-		if (o->result == RECOVERY_CREATED ||
-		    o->result == RECOVERY_CANCELLED)
-			forget_intent(d->sup, o->name);
-		sup_domain_unref(d);
-		return;
-	}
-	if (ok) {
-		d->domid = o->domid;
-		if (o->result == RECOVERY_CREATED)
-			d->created_domid = o->domid;
-		d->shutdown_seen = false;
-		d->intent = false;
-		d->sm.created_by_us = o->result == RECOVERY_CREATED;
-		sup_domain_save(d);
-		sup_capture(d);
-	}
+static void
+clear_intent(struct sup_domain *d)
+{
+	d->intent = false;
+	d->intent_uuid[0] = '\0';
+	d->intent_creating = false;
+	d->halfbuilt_domid = -1;
+}
+
+/* The report fields of status and metrics. */
+static void
+record_recovery(struct sup_domain *d, const struct recovery_outcome *o,
+    bool ok)
+{
 	d->have_recovery = true;
 	d->recovery_at = time(NULL);
 	d->recovery_seconds = o->seconds;
@@ -410,19 +455,85 @@ rec_done(void *arg, const struct recovery_outcome *o)
 		log_errx("%s: recovery failed after %.1f s: %s",
 		    d->conf->name, o->seconds, o->why);
 	}
-	if (o->result == RECOVERY_GAVE_UP)
-		sup_domain_give_up(d, o->why);
-	else {
-		struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = ok };
+}
 
+static void
+rec_done(void *arg, const struct recovery_outcome *o)
+{
+	struct sup_domain *d = arg;
+	struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE };
+
+	d->rec = NULL;
+	if (d->removed) {
+		/* Created, or nothing destroyed: nothing is owed any more.
+		 * (d->conf went with the old configuration: o->name.) */
+		if (o->result == RECOVERY_CREATED ||
+		    o->result == RECOVERY_CANCELLED)
+			forget_intent(d->sup, o->name);
+		sup_domain_unref(d);
+		return;
+	}
+	switch (o->result) {
+	case RECOVERY_CREATED:
+	case RECOVERY_ADOPTED:
+		d->domid = o->domid;
+		if (o->result == RECOVERY_CREATED)
+			d->created_domid = o->domid;
+		d->shutdown_seen = false;
+		clear_intent(d);
+		record_recovery(d, o, true);
+		ev.kind = o->result == RECOVERY_CREATED ? YK_EV_RECOVERY_DONE :
+		    YK_EV_ADOPTED;
+		ev.ok = true;
+		sup_domain_step(d, &ev);     /* saves the record, intent gone */
+		sup_capture(d);
+		break;
+	case RECOVERY_FAILED:
+		record_recovery(d, o, false);
 		sup_domain_step(d, &ev);
+		break;
+	case RECOVERY_NO_INTENT:
+		record_recovery(d, o, false);
+		step_why(d, YK_EV_INTENT_FAILED, o->why);
+		break;
+	case RECOVERY_GAVE_UP:
+		record_recovery(d, o, false);
+		step_why(d, YK_EV_GAVE_UP, o->why);
+		break;
+	case RECOVERY_CANCELLED:
+		/* Xen's own tools took the domain over: nothing is owed. */
+		log_notice("%s: recovery cancelled: %s", d->conf->name, o->why);
+		clear_intent(d);
+		sup_domain_save(d);
+		step_xen_op(d, xen_op_of(o->xen_op));
+		break;
 	}
 	sup_domain_unref(d);
+}
+
+/* YK_ACT_CANCEL: Xen's tools took over; a recovery still in line goes. */
+static void
+cancel_pending_recovery(struct sup_domain *d)
+{
+	if (d->intent) {
+		log_notice("%s: pending recovery cancelled: %s", d->conf->name,
+		    d->sm.reason);
+		clear_intent(d);
+		sup_domain_save(d);
+	}
+	if (d->rec != NULL && recovery_cancel_queued(d->rec)) {
+		log_notice("%s: queued recovery cancelled: %s", d->conf->name,
+		    d->sm.reason);
+		d->rec = NULL;
+		sup_domain_unref(d);
+	}
+	/* A running one stops at its next look at the domain list. */
 }
 
 static const struct recovery_owner rec_owner = {
 	.config = rec_config,
 	.intent = rec_intent,
+	.creating = rec_creating,
 	.domid = rec_domid,
 	.destroying = rec_destroying,
 	.done = rec_done,
@@ -440,6 +551,7 @@ recover(struct sup_domain *d)
 	req.domid = d->domid;
 	req.created_by_us = d->sm.created_by_us;
 	req.shutdown_seen = d->shutdown_seen;
+	req.halfbuilt_domid = d->halfbuilt_domid;
 	sup_domain_ref(d);
 	d->rec = recovery_enqueue(d->sup->recoveries, &req, &rec_owner, d);
 	recovery_queue_kick(d->sup->recoveries);
@@ -690,74 +802,132 @@ index_first(const struct dom_index *ix, const char *name)
 	return lo;
 }
 
+/* The first live entry named exactly name, or NULL. */
+static const struct hv_dominfo *
+index_get(const struct dom_index *ix, const char *name)
+{
+	size_t i = index_first(ix, name);
+
+	return i < ix->n && strcmp(ix->v[i]->name, name) == 0 ? ix->v[i] : NULL;
+}
+
 /*
- * The incarnation that holds name: a live one first, else one being
- * migrated (*migrating set: reported as paused, never probed or
- * recovered). A dying domain no longer holds its name.
+ * The incarnation that holds name, and what Xen's tools are doing with it
+ * (*op): a migration away ("NAME--migratedaway") or in ("NAME--incoming").
+ * Without a live NAME the incarnation being migrated stands for it. A
+ * dying domain no longer holds its name.
  */
 static const struct hv_dominfo *
-find_info(const struct dom_index *ix, const char *name, bool *migrating)
+find_info(const struct dom_index *ix, const char *name, enum yk_xen_op *op)
 {
-	static const char *const suffixes[] = { "--incoming", "--migratedaway" };
-	const struct hv_dominfo *moving = NULL;
 	char other[sizeof(((struct hv_dominfo *)0)->name) + 16];
-	size_t i, k;
+	const struct hv_dominfo *live, *away, *incoming;
 
-	*migrating = false;
-	for (i = index_first(ix, name);
-	    i < ix->n && strcmp(ix->v[i]->name, name) == 0; i++) {
-		if (!ix->v[i]->migrating)
-			return ix->v[i];
-		moving = ix->v[i];
-	}
-	for (k = 0; moving == NULL && k < 2; k++) {
-		snprintf(other, sizeof(other), "%s%s", name, suffixes[k]);
-		i = index_first(ix, other);
-		if (i < ix->n && strcmp(ix->v[i]->name, other) == 0)
-			moving = ix->v[i];
-	}
-	*migrating = moving != NULL;
-	return moving;
+	live = index_get(ix, name);
+	snprintf(other, sizeof(other), "%s%s", name, HV_SUFFIX_MIGRATEDAWAY);
+	away = index_get(ix, other);
+	snprintf(other, sizeof(other), "%s%s", name, HV_SUFFIX_INCOMING);
+	incoming = index_get(ix, other);
+	*op = away != NULL ? YK_XOP_MIGRATING_OUT :
+	    incoming != NULL ? YK_XOP_MIGRATING_IN : YK_XOP_NONE;
+	if (live != NULL)
+		return live;
+	return away != NULL ? away : incoming;
+}
+
+/* Whether the persisted record's domids belong to this host's boot. */
+static bool
+record_of_this_boot(const struct sup_domain *d)
+{
+	return d->record_boot[0] != '\0' && d->sup->hv->boot_id[0] != '\0' &&
+	    strcmp(d->record_boot, d->sup->hv->boot_id) == 0;
+}
+
+/*
+ * Once the host's boot is known: a record written on another boot names
+ * domids that mean nothing now (they start at 1 again), so they are
+ * forgotten. An intent of another boot is handled where it is acted on.
+ */
+static void
+check_record_boot(struct sup_domain *d)
+{
+	if (d->boot_checked || d->sup->hv->boot_id[0] == '\0')
+		return;
+	d->boot_checked = true;
+	if (d->record_boot[0] == '\0' && !d->intent && d->created_domid < 0)
+		return;                 /* nothing in it depends on the boot */
+	if (record_of_this_boot(d))
+		return;
+	log_notice("%s: the state file is from another boot of the host; its "
+	    "domain ids no longer apply", d->conf->name);
+	d->created_domid = -1;
 }
 
 /*
  * An intent record with no recovery running: yaokid was killed (or
  * stopped) in the middle of a recovery, or a reset/resume ended the wait
- * of one. Finish it: adopt the domain the recovery had already created, or
- * start the recovery again (it destroys whatever is left of the old
- * incarnation and creates the domain).
+ * of one. On this boot: finish it (adopt what it had created, destroy a
+ * half-built domain and create it again, or start the recovery again). Of
+ * another boot: the domain may run elsewhere now; never create it blindly.
  */
 static void
 finish_interrupted_recovery(struct sup_domain *d, const struct hv_dominfo *info)
 {
-	enum yk_state before = d->sm.state;
+	struct yk_sm_event ev = { .kind = YK_EV_RESUME_RECOVERY };
 
-	d->intent = false;
+	if (!record_of_this_boot(d)) {
+		clear_intent(d);
+		if (info == NULL) {
+			log_errx("%s: a recovery was interrupted by a restart of "
+			    "the host; not creating the domain (it may run "
+			    "elsewhere now)", d->conf->name);
+			step_kind(d, YK_EV_HOST_REBOOTED);
+			return;
+		}
+		log_notice("%s: a recovery was interrupted by a restart of the "
+		    "host, and domain %d holds the name now: adopting it",
+		    d->conf->name, info->domid);
+		d->domid = info->domid;
+		snprintf(d->uuid, sizeof(d->uuid), "%s", info->uuid);
+		ev.kind = YK_EV_ADOPTED;
+		ev.started = started_mono(info);
+		sup_domain_step(d, &ev);
+		sup_capture(d);
+		return;
+	}
+	if (info != NULL && info->domid != d->intent_domid &&
+	    info->state == HV_PAUSED && d->intent_creating &&
+	    !info->migrating) {
+		log_notice("%s: domain %d is half-built (created paused by the "
+		    "interrupted recovery, never unpaused): destroying it and "
+		    "creating the domain again", d->conf->name, info->domid);
+		d->domid = info->domid;
+		snprintf(d->uuid, sizeof(d->uuid), "%s", info->uuid);
+		d->halfbuilt_domid = info->domid;
+		sup_domain_step(d, &ev);
+		return;
+	}
 	if (info != NULL && info->state != HV_SHUTDOWN &&
 	    info->domid != d->intent_domid) {
-		struct yk_sm_event ev = { .kind = YK_EV_RECOVERY_DONE, .ok = true };
-
 		log_notice("%s: the interrupted recovery had created domain %d; "
 		    "finishing it", d->conf->name, info->domid);
 		d->domid = info->domid;
 		d->created_domid = info->domid;
+		snprintf(d->uuid, sizeof(d->uuid), "%s", info->uuid);
 		d->shutdown_seen = false;
-		d->sm.state = YK_RECOVERING;
-		d->sm.wake_at = 0;
+		clear_intent(d);
+		ev.ok = true;           /* it had finished: a new start */
+		sup_domain_step(d, &ev);
 		sup_domain_save(d);
 		sup_capture(d);
-		sup_domain_step(d, &ev);
 		return;
 	}
 	log_notice("%s: resuming the recovery interrupted at domain %d",
 	    d->conf->name, d->intent_domid);
 	d->domid = info != NULL ? info->domid : -1;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", info != NULL ? info->uuid : "");
 	d->shutdown_seen = info != NULL && info->state == HV_SHUTDOWN;
-	d->intent = true;
-	d->sm.state = YK_RECOVERING;
-	d->sm.wake_at = 0;
-	sync_schedules(d, before);
-	recover(d);
+	sup_domain_step(d, &ev);
 }
 
 /*
@@ -773,104 +943,127 @@ intent_unowned(const struct sup_domain *d)
 	    d->sm.state != YK_UNRECOVERABLE;
 }
 
-/*
- * An operator destroyed a domain that was waiting out a backoff before its
- * next recovery (yaokid had not destroyed it: no intent). The operator's
- * intent wins: absent, never re-created. (The machine ignores GONE in
- * backoff because it cannot tell; the intent record can.)
- */
+/* The domain vanished (info NULL). */
 static void
-end_streak_absent(struct sup_domain *d)
+reconcile_gone(struct sup_domain *d)
 {
-	enum yk_state before = d->sm.state;
+	struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_GONE };
+	int old = d->domid;
 
-	d->sm.state = YK_ABSENT;
-	d->sm.wake_at = 0;
-	d->sm.created_by_us = false;
-	snprintf(d->sm.reason, sizeof(d->sm.reason), "destroyed outside yaokid");
-	log_notice("%s: %s -> absent: destroyed outside yaokid", d->conf->name,
-	    yk_state_name(before));
-	sup_domain_save(d);
-	sync_schedules(d, before);
+	if (old < 0)
+		return;
+	d->domid = -1;
+	d->uuid[0] = '\0';
+	/*
+	 * After a reboot yaokid asked for, the toolstack (an xl monitor)
+	 * destroys and creates the domain: not gone. If it never comes back,
+	 * the reboot deadline acts.
+	 */
+	if (old == d->expect_gone_domid || d->sm.reboot_pending)
+		return;
+	if (d->sm.xen_op == YK_XOP_NONE)
+		log_notice("%s: domain %d is gone (destroyed outside yaokid)",
+		    d->conf->name, old);
+	ev.owed = d->intent;
+	sup_domain_step(d, &ev);
+}
+
+/* info holds the name with another domid than the one yaokid knew. */
+static void
+reconcile_new_incarnation(struct sup_domain *d, const struct hv_dominfo *info,
+    enum yk_xen_op op)
+{
+	struct yk_sm_event ev = { .kind = YK_EV_ADOPTED,
+	    .started = started_mono(info) };
+	int old = d->domid;
+
+	d->domid = info->domid;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", info->uuid);
+	d->shutdown_seen = false;
+	log_info("%s: domain %d (%s%s)", d->conf->name, d->domid,
+	    hv_dstate_name(info->state), op != YK_XOP_NONE ? ", migrating" : "");
+	/* A new incarnation, unless it is the reboot yaokid asked for. */
+	if (old >= 0 && yk_sm_probing(&d->sm) && !d->sm.reboot_pending)
+		step_kind(d, YK_EV_DOMAIN_GONE);
+	/* Re-created by somebody else while yaokid waited to try again. */
+	if (d->sm.state == YK_BACKOFF && op == YK_XOP_NONE &&
+	    info->state != HV_SHUTDOWN && !is_ours(d, info)) {
+		log_notice("%s: domain %d was created outside yaokid during the "
+		    "backoff; adopting it", d->conf->name, info->domid);
+		clear_intent(d);
+		sup_domain_step(d, &ev);
+	}
+	if (op == YK_XOP_NONE &&
+	    (info->state == HV_RUNNING || info->state == HV_PAUSED))
+		sup_capture(d);
+}
+
+static void
+reconcile_running(struct sup_domain *d, const struct hv_dominfo *info)
+{
+	struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_UP,
+	    .ours = is_ours(d, info), .started = started_mono(info) };
+	bool arrived = d->sm.xen_op != YK_XOP_NONE;
+
+	if (d->sm.state != YK_ABSENT && !d->sm.xen_paused && !arrived)
+		return;
+	sup_domain_step(d, &ev);
+	/* A migration in or a restore ended here: its configuration is new. */
+	if (arrived)
+		sup_capture(d);
+}
+
+static void
+reconcile_shutdown(struct sup_domain *d, const struct hv_dominfo *info)
+{
+	struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
+	    .reason = info->reason, .ours = is_ours(d, info) };
+
+	if (d->shutdown_seen)
+		return;
+	d->shutdown_seen = true;
+	log_notice("%s: domain %d shut down (%s)", d->conf->name, d->domid,
+	    yk_shutdown_reason_name(info->reason));
+	sup_domain_step(d, &ev);
 }
 
 static void
 reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
-    bool migrating)
+    enum yk_xen_op op)
 {
-	if (d->rec != NULL || d->removed)
+	if (d->removed)
+		return;
+	check_record_boot(d);
+	/* Xen's own tools win, even over a recovery in line or running. */
+	if (op != YK_XOP_NONE && d->sm.xen_op != op)
+		step_xen_op(d, op);
+	if (d->rec != NULL)
 		return;            /* the recovery owns the domain right now */
-	if (intent_unowned(d) && !migrating) {
+	if (intent_unowned(d) && op == YK_XOP_NONE) {
 		finish_interrupted_recovery(d, info);
 		return;
 	}
 	if (info == NULL) {
-		if (d->domid >= 0) {
-			int old = d->domid;
-
-			d->domid = -1;
-			/*
-			 * After a reboot yaokid asked for, the toolstack (an xl
-			 * monitor) destroys and creates the domain: not gone.
-			 * If it never comes back, the reboot deadline acts.
-			 */
-			if (old != d->expect_gone_domid && !d->sm.reboot_pending) {
-				log_notice("%s: domain %d is gone (destroyed outside "
-				    "yaokid)", d->conf->name, old);
-				step_kind(d, YK_EV_DOMAIN_GONE);
-				if (d->sm.state == YK_BACKOFF && !d->intent)
-					end_streak_absent(d);
-			}
-		}
+		reconcile_gone(d);
 		return;
 	}
-	if (info->domid != d->domid) {
-		int old = d->domid;
-
-		d->domid = info->domid;
-		d->shutdown_seen = false;
-		/* A new incarnation, unless it is the reboot yaokid asked for. */
-		if (old >= 0 && yk_sm_probing(&d->sm) && !d->sm.reboot_pending)
-			step_kind(d, YK_EV_DOMAIN_GONE);
-		if (!migrating &&
-		    (info->state == HV_RUNNING || info->state == HV_PAUSED))
-			sup_capture(d);
-		log_info("%s: domain %d (%s%s)", d->conf->name, d->domid,
-		    hv_dstate_name(info->state), migrating ?
-		    ", migrating" : "");
-	}
-	if (migrating) {
-		/* Neither probed nor recovered until the migration ends. */
-		if (!d->sm.xen_paused)
-			step_kind(d, YK_EV_DOMAIN_PAUSED);
-		return;
-	}
+	if (info->domid != d->domid)
+		reconcile_new_incarnation(d, info, op);
+	if (op != YK_XOP_NONE)
+		return;            /* neither probed nor recovered meanwhile */
 	switch (info->state) {
 	case HV_RUNNING:
-		if (d->sm.state == YK_ABSENT || d->sm.xen_paused) {
-			step_kind(d, YK_EV_DOMAIN_UP);
-			if (d->domid == d->created_domid && !d->sm.created_by_us) {
-				d->sm.created_by_us = true;
-				sup_domain_save(d);
-			}
-		}
+		reconcile_running(d, info);
 		break;
 	case HV_PAUSED:
-		if (!d->sm.xen_paused)
+		/* A new domain first seen paused is being restored (xl restore). */
+		if (d->sm.state == YK_ABSENT && !is_ours(d, info))
+			step_xen_op(d, YK_XOP_RESTORING);
+		else if (!d->sm.xen_paused && d->sm.xen_op == YK_XOP_NONE)
 			step_kind(d, YK_EV_DOMAIN_PAUSED);
 		break;
 	case HV_SHUTDOWN:
-		if (!d->shutdown_seen) {
-			struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
-			    .reason = info->reason };
-
-			d->shutdown_seen = true;
-			if (d->domid == d->created_domid)
-				d->sm.created_by_us = true;
-			log_notice("%s: domain %d shut down (%s)", d->conf->name,
-			    d->domid, yk_shutdown_reason_name(info->reason));
-			sup_domain_step(d, &ev);
-		}
+		reconcile_shutdown(d, info);
 		break;
 	case HV_DYING:
 		break;
@@ -896,11 +1089,11 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	}
 	for (d = TAILQ_FIRST(&s->domains); d != NULL; d = next) {
 		const struct hv_dominfo *info;
-		bool migrating;
+		enum yk_xen_op op;
 
 		next = TAILQ_NEXT(d, entry);
-		info = find_info(&ix, d->conf->name, &migrating);
-		reconcile_domain(d, info, migrating);
+		info = find_info(&ix, d->conf->name, &op);
+		reconcile_domain(d, info, op);
 	}
 	free(ix.v);
 	s->listed_once = true;
@@ -936,11 +1129,10 @@ hv_event_cb(void *arg, const struct hv_event *ev)
 	    d->domid == ev->domid && d->rec == NULL && !d->shutdown_seen &&
 	    !d->intent) {
 		struct yk_sm_event sev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
-		    .reason = ev->reason };
+		    .reason = ev->reason,
+		    .ours = d->created_domid >= 0 && d->domid == d->created_domid };
 
 		d->shutdown_seen = true;
-		if (d->domid == d->created_domid)
-			d->sm.created_by_us = true;
 		log_notice("%s: domain %d shut down (%s)", d->conf->name,
 		    d->domid, yk_shutdown_reason_name(ev->reason));
 		sup_domain_step(d, &sev);

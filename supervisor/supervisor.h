@@ -37,8 +37,12 @@ struct sup_domain {
 	struct yk_sm_params params;
 	struct yk_sm sm;
 	int domid;                       /* -1: not known to exist */
+	char uuid[40];                   /* of the incarnation at domid, "" */
 	int created_domid;               /* the incarnation yaokid created, -1 */
 	bool shutdown_seen;              /* SHUTDOWN already delivered for domid */
+	char record_boot[40];            /* the boot the persisted domids belong
+	                                    to ("" : unknown, an older record) */
+	bool boot_checked;               /* record_boot compared with the host's */
 	char *captured;                  /* configuration JSON, or NULL */
 	bool capturing;
 
@@ -54,6 +58,10 @@ struct sup_domain {
 	bool intent;                     /* persisted intent record in force */
 	int intent_domid;
 	int64_t intent_wall_ms;
+	char intent_uuid[40];            /* the incarnation it was to destroy */
+	bool intent_creating;            /* its create had started */
+	int halfbuilt_domid;             /* the next recovery destroys this paused
+	                                    domain yaokid never unpaused, -1 */
 	int expect_gone_domid;           /* a domid yaokid destroyed itself */
 
 	/* reporting */
@@ -120,8 +128,6 @@ void sup_domain_step(struct sup_domain *d, const struct yk_sm_event *ev);
 
 void sup_domain_ref(struct sup_domain *d);
 void sup_domain_unref(struct sup_domain *d);
-/* Gives up on d: unrecoverable with reason, hook, saved. */
-void sup_domain_give_up(struct sup_domain *d, const char *reason);
 /* Captures d's configuration from the running domain (asynchronous). */
 void sup_capture(struct sup_domain *d);
 /* Persists d's record (history, flags, intent). */

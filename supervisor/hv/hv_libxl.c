@@ -506,10 +506,9 @@ watch_find(struct xl_watch **idx, size_t n, uint32_t domid)
 static int64_t
 xl_start_time(struct hv_libxl *xl, uint32_t domid)
 {
-	uint64_t t = 0;
+	/* 0 (and a libxl log line) when xenstore has no start time. */
+	uint32_t t = libxl_vm_get_start_time(xl->ctx, domid);
 
-	if (libxl_vm_get_start_time(xl->ctx, domid, &t) != 0)
-		return 0;
 	return (int64_t)t * 1000;
 }
 

@@ -568,7 +568,7 @@ destroy_checked(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
 	struct sim_destroy_check *c = arg;
 	const struct hv_dominfo *d = NULL;
-	char why[300];
+	char why[512];
 	size_t i;
 
 	for (i = 0; err == 0 && i < n; i++)

@@ -30,7 +30,7 @@ stub_note(const char *fmt, ...)
 /* One pending completion. */
 struct job {
 	struct stub_hv *st;
-	char op;                    /* l c d C */
+	char op;                    /* l c d D(refused destroy) C */
 	int domid;
 	void *cb;
 	void *arg;
@@ -54,6 +54,10 @@ job_cb(evutil_socket_t fd, short what, void *p)
 		break;
 	case 'd':
 		((hv_done_fn *)j->cb)(j->arg, 0, NULL);
+		break;
+	case 'D':
+		((hv_done_fn *)j->cb)(j->arg, -1, "not the expected domain: not "
+		    "destroying it");
 		break;
 	case 'C':
 		if (st->create_err)
@@ -107,19 +111,29 @@ s_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg)
 	later((struct stub_hv *)hv, 'c', domid, (void *)cb, arg);
 }
 
+/* Like the real backends: the name and uuid at domid are checked first. */
 static void
-s_destroy(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
+s_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
+    hv_done_fn *cb, void *arg)
 {
 	struct stub_hv *st = (struct stub_hv *)hv;
 	size_t i;
 
+	for (i = 0; i < st->ndoms; i++)
+		if (st->doms[i].domid == domid)
+			break;
+	if (i < st->ndoms && expect != NULL && expect->name != NULL &&
+	    (st->refuse_destroy || strcmp(st->doms[i].name, expect->name) != 0 ||
+	    (expect->uuid != NULL && expect->uuid[0] != '\0' &&
+	    strcmp(st->doms[i].uuid, expect->uuid) != 0))) {
+		stub_note("destroy-refused:%d", domid);
+		later(st, 'D', domid, (void *)cb, arg);
+		return;
+	}
 	stub_note("destroy:%d", domid);
 	/* It is gone once destroyed. */
-	for (i = 0; i < st->ndoms; i++)
-		if (st->doms[i].domid == domid) {
-			st->doms[i] = st->doms[--st->ndoms];
-			break;
-		}
+	if (i < st->ndoms)
+		st->doms[i] = st->doms[--st->ndoms];
 	later(st, 'd', domid, (void *)cb, arg);
 }
 

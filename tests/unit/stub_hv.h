@@ -24,6 +24,8 @@ struct stub_hv {
 	const char *capture_json;           /* NULL: capture fails */
 	unsigned pending;                   /* completions not yet delivered */
 	bool hold_destroy;                  /* keep destroy's completion back */
+	bool refuse_destroy;                /* the identity check always fails (a
+	                                       fresh read finds someone else) */
 	void *held;                         /* ... until stub_release() */
 };
 

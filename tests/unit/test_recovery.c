@@ -34,7 +34,7 @@ struct owner {
 static const char *const result_names[] = {
 	[RECOVERY_CREATED] = "created", [RECOVERY_ADOPTED] = "adopted",
 	[RECOVERY_FAILED] = "failed", [RECOVERY_GAVE_UP] = "gave_up",
-	[RECOVERY_CANCELLED] = "cancelled",
+	[RECOVERY_CANCELLED] = "cancelled", [RECOVERY_NO_INTENT] = "no_intent",
 };
 
 static char *
@@ -71,11 +71,20 @@ o_domid(void *arg, int domid)
 }
 
 static void
-o_destroying(void *arg, int domid)
+o_destroying(void *arg, int domid, const char *uuid)
 {
 	struct owner *o = arg;
 
+	(void)uuid;
 	stub_note("destroying:%s:%d", o->name, domid);
+}
+
+static void
+o_creating(void *arg)
+{
+	struct owner *o = arg;
+
+	stub_note("creating:%s", o->name);
 }
 
 static void
@@ -93,7 +102,7 @@ o_done(void *arg, const struct recovery_outcome *out)
 
 static const struct recovery_owner owner_ops = {
 	.config = o_config, .intent = o_intent, .domid = o_domid,
-	.destroying = o_destroying, .done = o_done,
+	.destroying = o_destroying, .creating = o_creating, .done = o_done,
 };
 
 struct fixture {
@@ -135,7 +144,8 @@ owner_done(void *arg)
 static struct recovery *
 recover(struct fixture *f, struct owner *o, int domid)
 {
-	struct recovery_request req = { .name = o->name, .domid = domid };
+	struct recovery_request req = { .name = o->name, .domid = domid,
+	    .halfbuilt_domid = -1 };
 	struct recovery *r = recovery_enqueue(f->q, &req, &owner_ops, o);
 
 	recovery_queue_kick(f->q);
@@ -152,9 +162,11 @@ test_known_domid_destroyed_then_created(void **state)
 	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
+	/* The list is read again after the destroy, before the create. */
 	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
 	    "domid:web01:5 destroying:web01:5 destroy:5 domid:web01:-1 "
-	    "create:{cfg} done:web01:created:100 ");
+	    "list domid:web01:-1 creating:web01 create:{cfg} "
+	    "done:web01:created:100 ");
 	assert_int_equal(o.out.result, RECOVERY_CREATED);
 	assert_int_equal(o.out.domid, 100);
 	assert_int_equal(o.ndone, 1);
@@ -172,7 +184,8 @@ test_gone_meanwhile_create_only(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
-	    "domid:web01:-1 create:{cfg} done:web01:created:100 ");
+	    "domid:web01:-1 creating:web01 create:{cfg} "
+	    "done:web01:created:100 ");
 	assert_null(strstr(stub_log, "destroy"));
 	assert_int_equal(o.out.result, RECOVERY_CREATED);
 }
@@ -250,9 +263,114 @@ test_intent_write_failure_destroys_nothing(void **state)
 	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
-	assert_int_equal(o.out.result, RECOVERY_FAILED);
+	assert_int_equal(o.out.result, RECOVERY_NO_INTENT);
 	assert_string_equal(stub_log,
-	    "config:web01 intent:web01:5 done:web01:failed:-1 ");
+	    "config:web01 intent:web01:5 done:web01:no_intent:-1 ");
+}
+
+/* ---- Xen's own tools win; never two copies -------------------------------- */
+
+static void
+set_named(struct fixture *f, size_t i, const char *name, int domid,
+    enum hv_dstate st, enum yk_shutdown_reason r)
+{
+	stub_hv_set(&f->st, i, name, domid, st, r);
+	f->st.doms[i].migrating = hv_migrating_name(name);
+}
+
+/* A migration away began while the recovery waited: nothing is done. */
+static void
+test_migration_away_cancels_before_destroy(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	set_named(f, 0, "web01--migratedaway", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
+	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_OUT);
+	assert_false(o.out.destroyed);
+	assert_null(strstr(stub_log, "destroy"));
+	assert_null(strstr(stub_log, "create"));
+	assert_non_null(strstr(o.out.why, "migrating away"));
+}
+
+/* A save in progress (suspended): no destroy, whatever the probes said. */
+static void
+test_save_in_progress_cancels(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	set_named(f, 0, "web01", 5, HV_SHUTDOWN, YK_SD_SUSPEND);
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
+	assert_int_equal(o.out.xen_op, RECOVERY_XOP_SAVING);
+	assert_null(strstr(stub_log, "destroy"));
+}
+
+/* An incoming migration appears between the destroy and the create. */
+static void
+test_incoming_after_destroy_cancels_the_create(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	set_named(f, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	f->st.hold_destroy = true;
+	recover(f, &o, 5);
+	assert_false(stub_loop_until(f->base, owner_done, &o));
+	assert_non_null(strstr(stub_log, "destroy:5"));
+	set_named(f, 0, "web01--incoming", 8, HV_PAUSED, YK_SD_UNKNOWN);
+	f->st.ndoms = 1;
+	stub_release(&f->st);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
+	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_IN);
+	assert_true(o.out.destroyed);
+	assert_null(strstr(stub_log, "create"));
+}
+
+/*
+ * The list still calls domain 5 "web01" (a stale name), but the hypervisor
+ * says it is someone else now: the destroy is refused, twice, and nothing
+ * is created while it may live.
+ */
+static void
+test_refused_destroy_never_creates(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+	set_named(f, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	f->st.refuse_destroy = true;
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_FAILED);
+	assert_non_null(strstr(o.out.why, "not creating a second copy"));
+	assert_non_null(strstr(stub_log, "destroy-refused:5 list "
+	    "domid:web01:5 destroying:web01:5 destroy-refused:5 "
+	    "done:web01:failed"));
+	assert_null(strstr(stub_log, "create"));
+}
+
+/* A half-built domain (paused, ours, never unpaused) is destroyed. */
+static void
+test_halfbuilt_is_destroyed_not_adopted(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+	struct recovery_request req = { .name = "web01", .domid = 4,
+	    .halfbuilt_domid = 6 };
+
+	set_named(f, 0, "web01", 6, HV_PAUSED, YK_SD_UNKNOWN);
+	recovery_enqueue(f->q, &req, &owner_ops, &o);
+	recovery_queue_kick(f->q);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_non_null(strstr(stub_log, "destroy:6"));
+	assert_non_null(strstr(stub_log, "create:{cfg}"));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
 }
 
 static bool
@@ -347,6 +465,11 @@ main(void)
 		T(test_no_configuration_gives_up),
 		T(test_intent_before_destroy),
 		T(test_intent_write_failure_destroys_nothing),
+		T(test_migration_away_cancels_before_destroy),
+		T(test_save_in_progress_cancels),
+		T(test_incoming_after_destroy_cancels_the_create),
+		T(test_refused_destroy_never_creates),
+		T(test_halfbuilt_is_destroyed_not_adopted),
 		T(test_max_parallel_one),
 		T(test_max_parallel_two),
 		T(test_cancel),
