@@ -37,12 +37,13 @@ struct cmd {
 
 static cmd_fn cmd_list, cmd_capture, cmd_create, cmd_destroy, cmd_reboot,
     cmd_guest, cmd_crash, cmd_shutdown, cmd_pause, cmd_unpause,
-    cmd_fail_create, cmd_delay, cmd_events;
+    cmd_fail_create, cmd_delay, cmd_events, cmd_rename, cmd_migrate,
+    cmd_save, cmd_restore;
 
 static const struct cmd cmds[] = {
 	{ "list", 0, 1, "list [brief]", cmd_list },
 	{ "capture", 1, 1, "capture NAME", cmd_capture },
-	{ "create", 1, 1, "create CONFIG", cmd_create },
+	{ "create", 1, 2, "create CONFIG [paused]", cmd_create },
 	{ "destroy", 1, 1, "destroy NAME", cmd_destroy },
 	{ "reboot", 1, 1, "reboot NAME", cmd_reboot },
 	{ "guest", 2, 4, "guest NAME ok|hang|refuse|error|slow MS|garbage "
@@ -54,6 +55,10 @@ static const struct cmd cmds[] = {
 	{ "fail-create", 2, 2, "fail-create NAME COUNT", cmd_fail_create },
 	{ "delay", 3, 3, "delay NAME create|destroy SECONDS", cmd_delay },
 	{ "events", 0, 0, "events", cmd_events },
+	{ "rename", 2, 2, "rename OLD NEW", cmd_rename },
+	{ "migrate", 3, 3, "migrate NAME out|in|local SECONDS", cmd_migrate },
+	{ "save", 2, 2, "save NAME SECONDS", cmd_save },
+	{ "restore", 2, 2, "restore NAME SECONDS", cmd_restore },
 };
 
 void
@@ -142,6 +147,8 @@ cmd_list(struct sim_req *req, size_t argc, const char *const *argv)
 		brief = true;
 	}
 	o = json_object_new_object();
+	json_object_object_add(o, "boot_id",
+	    json_object_new_string(sim_boot_id()));
 	json_object_object_add(o, "domains", sim_domains_list_json(brief));
 	sim_req_ok(req, o);
 }
@@ -186,13 +193,20 @@ cmd_create(struct sim_req *req, size_t argc, const char *const *argv)
 {
 	struct sim_dconf c;
 	char err[512];
+	bool paused = false;
 
-	(void)argc;
+	if (argc == 2) {
+		if (strcmp(argv[1], "paused") != 0) {
+			sim_req_fail(req, "usage: create CONFIG [paused]");
+			return;
+		}
+		paused = true;
+	}
 	if (sim_dconf_parse(argv[0], &c, err, sizeof(err)) == -1) {
 		sim_req_fail(req, "%s", err);
 		return;
 	}
-	if (sim_domain_create(&c, false, cmd_create_done, req, err,
+	if (sim_domain_create(&c, false, paused, cmd_create_done, req, err,
 	    sizeof(err)) == -1)
 		sim_req_fail(req, "%s", err);
 	sim_dconf_clear(&c);
@@ -376,4 +390,116 @@ cmd_events(struct sim_req *req, size_t argc, const char *const *argv)
 	(void)argc;
 	(void)argv;
 	sim_req_subscribe(req);
+}
+
+/*
+ * SECONDS of migrate, save and restore: plain decimal digits with at most
+ * one point, more than 0 and at most SIM_OP_MAX_MS / 1000. Returns ms or 0.
+ */
+static uint64_t
+parse_op_seconds(const char *s)
+{
+	size_t digits = 0, dots = 0;
+	const char *p;
+	double v;
+
+	for (p = s; *p != '\0'; p++) {
+		if (isdigit((unsigned char)*p))
+			digits++;
+		else if (*p == '.')
+			dots++;
+		else
+			return 0;
+	}
+	if (digits == 0 || dots > 1 || p - s > 32)
+		return 0;
+	v = strtod(s, NULL);
+	if (!isfinite(v) || v <= 0 || v * 1000.0 > (double)SIM_OP_MAX_MS)
+		return 0;
+	if (v * 1000.0 < 1.0)
+		return 0;
+	return (uint64_t)(v * 1000.0 + 0.5);
+}
+
+static bool
+op_seconds(struct sim_req *req, const char *cmd, const char *arg,
+    uint64_t *ms)
+{
+	if ((*ms = parse_op_seconds(arg)) == 0) {
+		sim_req_fail(req, "%s: SECONDS must be a decimal number of "
+		    "seconds, at least 0.001 and at most %u (got \"%.32s\")",
+		    cmd, SIM_OP_MAX_MS / 1000, arg);
+		return false;
+	}
+	return true;
+}
+
+static void
+cmd_rename(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_domain *d;
+	char err[512];
+
+	(void)argc;
+	if (sim_name_valid(argv[1]) == -1) {
+		sim_req_fail(req, "rename: invalid domain name: \"%.*s\" (1 to "
+		    "%d printable characters without spaces, not all digits)",
+		    SIM_NAME_MAX + 1, argv[1], SIM_NAME_MAX);
+		return;
+	}
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		reply_result(req, sim_domain_rename(d, argv[1], err,
+		    sizeof(err)), err);
+}
+
+static void
+cmd_migrate(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	enum sim_migrate how;
+	char err[512];
+	uint64_t ms;
+
+	(void)argc;
+	if (strcmp(argv[1], "out") == 0)
+		how = SIM_MIGRATE_OUT;
+	else if (strcmp(argv[1], "in") == 0)
+		how = SIM_MIGRATE_IN;
+	else if (strcmp(argv[1], "local") == 0)
+		how = SIM_MIGRATE_LOCAL;
+	else {
+		sim_req_fail(req, "usage: migrate NAME out|in|local SECONDS");
+		return;
+	}
+	if (!op_seconds(req, "migrate", argv[2], &ms))
+		return;
+	reply_result(req, sim_domain_migrate(argv[0], how, ms, err,
+	    sizeof(err)), err);
+}
+
+static void
+cmd_save(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	struct sim_domain *d;
+	char err[512];
+	uint64_t ms;
+
+	(void)argc;
+	if (!op_seconds(req, "save", argv[1], &ms))
+		return;
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		reply_result(req, sim_domain_save(d, ms, err, sizeof(err)),
+		    err);
+}
+
+static void
+cmd_restore(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	char err[512];
+	uint64_t ms;
+
+	(void)argc;
+	if (!op_seconds(req, "restore", argv[1], &ms))
+		return;
+	reply_result(req, sim_domain_restore(argv[0], ms, err, sizeof(err)),
+	    err);
 }

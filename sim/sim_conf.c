@@ -24,6 +24,7 @@ static void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 static int conf_check_duration(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_listen(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_domain(cfg_t *cfg, cfg_opt_t *opt);
+static int conf_check_uuid(cfg_t *cfg, cfg_opt_t *opt);
 static uint64_t conf_duration(cfg_t *cfg, const char *key, uint64_t dflt);
 static int conf_fill(cfg_t *cfg, struct sim_conf *conf);
 
@@ -31,6 +32,8 @@ static cfg_opt_t domain_opts[] = {
 	CFG_STR("listen", NULL, CFGF_NODEFAULT),
 	CFG_STR("boot_time", NULL, CFGF_NODEFAULT),
 	CFG_STR("guest", NULL, CFGF_NODEFAULT),
+	CFG_STR("uuid", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("autostart", cfg_true, CFGF_NONE),
 	CFG_END()
 };
 
@@ -58,6 +61,24 @@ sim_name_valid(const char *name)
 			digits = 0;
 	}
 	return digits ? -1 : 0;
+}
+
+bool
+sim_uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
 }
 
 static void
@@ -98,6 +119,19 @@ conf_check_listen(cfg_t *cfg, cfg_opt_t *opt)
 	if (s == NULL || sim_listen_valid(s) == -1) {
 		cfg_error(cfg, "listen: not an address and port: \"%s\" "
 		    "(write \"127.0.1.1:8080\")", s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check_uuid(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = conf_last_str(opt);
+
+	if (s == NULL || !sim_uuid_valid(s)) {
+		cfg_error(cfg, "uuid: not a uuid: \"%s\" (write "
+		    "\"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\")", s ? s : "");
 		return -1;
 	}
 	return 0;
@@ -171,6 +205,8 @@ conf_fill(cfg_t *cfg, struct sim_conf *conf)
 			return -1;
 		d->listen = conf_strdup_opt(sec, "listen");
 		d->guest = conf_strdup_opt(sec, "guest");
+		d->uuid = conf_strdup_opt(sec, "uuid");
+		d->autostart = cfg_getbool(sec, "autostart") == cfg_true;
 		d->boot_time_ms = conf_duration(sec, "boot_time",
 		    conf->boot_time_ms);
 	}
@@ -194,6 +230,7 @@ sim_conf_load(const char *path)
 	cfg_set_validate_func(cfg, "destroy_time", conf_check_duration);
 	cfg_set_validate_func(cfg, "domain|boot_time", conf_check_duration);
 	cfg_set_validate_func(cfg, "domain|listen", conf_check_listen);
+	cfg_set_validate_func(cfg, "domain|uuid", conf_check_uuid);
 	cfg_set_validate_func(cfg, "domain", conf_check_domain);
 	errno = 0;
 	rc = cfg_parse(cfg, path);
@@ -228,6 +265,7 @@ sim_conf_free(struct sim_conf *conf)
 		free(conf->domains[i].name);
 		free(conf->domains[i].listen);
 		free(conf->domains[i].guest);
+		free(conf->domains[i].uuid);
 	}
 	free(conf->domains);
 	free(conf);

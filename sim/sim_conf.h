@@ -5,6 +5,7 @@
 #ifndef SIM_CONF_H
 #define SIM_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,8 @@ struct sim_conf_domain {
 	char *listen;			/* NULL only when guest is set */
 	char *guest;			/* NULL: simhv serves the guest */
 	uint64_t boot_time_ms;		/* the global one when unset */
+	char *uuid;			/* NULL: simhv picks one at start */
+	bool autostart;			/* booted when simhv starts */
 };
 
 struct sim_conf {
@@ -33,5 +36,7 @@ void sim_conf_free(struct sim_conf *conf);
 /* Domain names: 1..SIM_NAME_MAX bytes, printable, no space, not all digits. */
 #define SIM_NAME_MAX 127
 int sim_name_valid(const char *name);
+/* 8-4-4-4-12 hexadecimal digits. */
+bool sim_uuid_valid(const char *s);
 
 #endif

@@ -3,8 +3,10 @@
  *
  * Owns domids (1, 2, 3... never reused), states, the create/destroy delays
  * and create failures injected per name, the boot timer that opens a
- * guest's listener, graceful reboots, and the "xl monitor" of the domains
- * simhv booted (a guest reboot re-creates them, a poweroff destroys them).
+ * guest's listener, graceful reboots, the "xl monitor" of the domains
+ * simhv booted (a guest reboot re-creates them, a poweroff destroys them),
+ * and Xen's own operations on them: xl rename, migrate (out, in, local),
+ * save and restore, with the configurations and images they need.
  * Tells the world through one event callback; never writes to sockets
  * itself and never blocks.
  */
@@ -17,8 +19,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -29,6 +33,17 @@
 
 #define HASH_BUCKETS	4096
 #define REBOOT_DELAY_MS	100
+#define SUSPEND_LAST_MS	1000		/* a migrating-out domain suspends */
+#define SUFFIX_AWAY	"--migratedaway"
+#define SUFFIX_IN	"--incoming"
+
+enum sim_op {
+	OP_NONE,
+	OP_MIGRATING_OUT,
+	OP_MIGRATING_IN,
+	OP_SAVING,
+	OP_RESTORING,
+};
 
 /* Settings kept per name: they survive re-creation. */
 struct sim_name {
@@ -41,6 +56,8 @@ struct sim_name {
 	unsigned slow_ms;
 	bool creating;			/* a create holds the name */
 	struct sim_domain *live;	/* the non-dying domain of that name */
+	struct sim_dconf *known;	/* its last configuration, or NULL */
+	struct sim_dconf *image;	/* saved by `save`, for `restore` */
 	LIST_ENTRY(sim_name) hash;
 };
 
@@ -66,6 +83,15 @@ struct sim_domain {
 	struct event *reboot_ev;
 	struct event *gone_ev;
 	bool reboot_pending;		/* asked while paused */
+	bool boot_on_unpause;		/* created paused, not booted yet */
+	bool resumed;			/* restored or migrated in: no boot */
+	int64_t start_ms;		/* wall clock, when created here */
+	enum sim_op op;
+	int op_stage;
+	uint64_t op_ms;			/* the operation's length */
+	int peer_domid;			/* the other half of a local migrate */
+	char op_name[SIM_NAME_MAX + 1];	/* the name before/after migrating */
+	struct event *op_ev;
 	SLIST_HEAD(, destroy_waiter) waiters;
 	TAILQ_ENTRY(sim_domain) all;
 	LIST_ENTRY(sim_domain) hash;
@@ -76,6 +102,8 @@ struct create_op {
 	struct sim_name *nm;
 	bool monitor;
 	bool fail;
+	bool paused;
+	bool resumed;
 	sim_create_fn *cb;
 	void *arg;
 	struct event *ev;
@@ -87,6 +115,7 @@ static sim_event_fn *dom_on_event;
 static uint64_t dflt_boot_ms, dflt_create_ms, dflt_destroy_ms;
 static int next_domid = 1;
 static bool tearing_down;
+static char boot_id[33];
 static LIST_HEAD(, sim_name) name_hash[HASH_BUCKETS];
 static LIST_HEAD(, sim_domain) id_hash[HASH_BUCKETS];
 static TAILQ_HEAD(sim_domains_q, sim_domain) all_domains =
@@ -110,6 +139,14 @@ static const char *const reason_names[] = {
 	[SIM_R_SOFT_RESET] = "soft_reset",
 };
 
+static const char *const op_names[] = {
+	[OP_NONE] = NULL,
+	[OP_MIGRATING_OUT] = "migrating-out",
+	[OP_MIGRATING_IN] = "migrating-in",
+	[OP_SAVING] = "saving",
+	[OP_RESTORING] = "restoring",
+};
+
 static unsigned hash_str(const char *s);
 static struct sim_name *name_get(const char *name, bool add);
 static struct sim_domain *domain_by_id(int domid);
@@ -130,8 +167,16 @@ static void timer_arm(struct event **ev, uint64_t ms,
     void (*cb)(evutil_socket_t, short, void *), void *arg);
 static void timer_cancel(struct event **ev);
 static int dconf_copy(struct sim_dconf *dst, const struct sim_dconf *src);
+static void random_bytes(unsigned char *b, size_t len);
 static void uuid_random(char out[37]);
-static bool uuid_valid(const char *s);
+static void name_set_conf(struct sim_dconf **slot, const struct sim_dconf *c,
+    const char *name);
+static void dconf_of(const struct sim_domain *d, const char *name,
+    struct sim_dconf *c);
+static int domain_rename(struct sim_domain *d, const char *name, char *err,
+    size_t errlen);
+static void op_abandon(struct sim_domain *d);
+static void op_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- lookups ------------------------------------------------------------- */
 
@@ -221,6 +266,7 @@ void
 sim_domains_init(struct event_base *base, const struct sim_conf *conf,
     sim_event_fn *on_event)
 {
+	unsigned char b[16];
 	size_t i;
 
 	dom_base = base;
@@ -228,6 +274,9 @@ sim_domains_init(struct event_base *base, const struct sim_conf *conf,
 	dflt_boot_ms = conf->boot_time_ms;
 	dflt_create_ms = conf->create_time_ms;
 	dflt_destroy_ms = conf->destroy_time_ms;
+	random_bytes(b, sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(boot_id + 2 * i, 3, "%02x", b[i]);
 	for (i = 0; i < HASH_BUCKETS; i++) {
 		LIST_INIT(&name_hash[i]);
 		LIST_INIT(&id_hash[i]);
@@ -244,12 +293,20 @@ sim_domains_boot(const struct sim_conf *conf)
 	for (i = 0; i < conf->ndomains; i++) {
 		memset(&c, 0, sizeof(c));
 		snprintf(c.name, sizeof(c.name), "%s", conf->domains[i].name);
-		uuid_random(c.uuid);
+		if (conf->domains[i].uuid != NULL)
+			snprintf(c.uuid, sizeof(c.uuid), "%s",
+			    conf->domains[i].uuid);
+		else
+			uuid_random(c.uuid);
 		c.listen = conf->domains[i].listen;
 		c.guest = conf->domains[i].guest;
 		c.boot_time_ms = conf->domains[i].boot_time_ms;
-		if (sim_domain_create(&c, true, monitor_created_cb, NULL, err,
-		    sizeof(err)) == -1)
+		/* Known even when not booted: for migrate in and restore. */
+		name_set_conf(&name_get(c.name, true)->known, &c, c.name);
+		if (!conf->domains[i].autostart)
+			continue;
+		if (sim_domain_create(&c, true, false, monitor_created_cb,
+		    NULL, err, sizeof(err)) == -1)
 			log_warnx("%s: not booted: %s", c.name, err);
 	}
 }
@@ -276,6 +333,8 @@ sim_domains_free(void)
 	for (i = 0; i < HASH_BUCKETS; i++) {
 		while ((nm = LIST_FIRST(&name_hash[i])) != NULL) {
 			LIST_REMOVE(nm, hash);
+			name_set_conf(&nm->known, NULL, NULL);
+			name_set_conf(&nm->image, NULL, NULL);
 			free(nm->name);
 			free(nm);
 		}
@@ -293,7 +352,22 @@ emit(const char *event, const struct sim_domain *d)
 		return;
 	if (strcmp(event, "shutdown") == 0)
 		reason = reason_names[d->reason];
-	dom_on_event(event, d->nm->name, d->domid, reason);
+	dom_on_event(event, d->nm->name, d->domid, reason, NULL);
+}
+
+const char *
+sim_boot_id(void)
+{
+	return boot_id;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -321,8 +395,8 @@ timer_cancel(struct event **ev)
 /* ---- create -------------------------------------------------------------- */
 
 int
-sim_domain_create(const struct sim_dconf *c, bool monitor, sim_create_fn *cb,
-    void *arg, char *err, size_t errlen)
+sim_domain_create(const struct sim_dconf *c, bool monitor, bool paused,
+    sim_create_fn *cb, void *arg, char *err, size_t errlen)
 {
 	struct create_op *op;
 	struct sim_name *nm;
@@ -346,6 +420,7 @@ sim_domain_create(const struct sim_dconf *c, bool monitor, sim_create_fn *cb,
 		fatalx("%s: out of memory", c->name);
 	op->nm = nm;
 	op->monitor = monitor;
+	op->paused = paused;
 	op->cb = cb;
 	op->arg = arg;
 	if (nm->fail_create > 0) {
@@ -408,9 +483,11 @@ domain_new(struct create_op *op, char *err, size_t errlen)
 	d->nm = nm;
 	d->domid = next_domid++;
 	memcpy(d->uuid, op->c.uuid, sizeof(d->uuid));
-	d->state = SIM_RUNNING;
+	d->state = op->paused ? SIM_PAUSED : SIM_RUNNING;
 	d->boot_time_ms = op->c.boot_time_ms;
 	d->monitor = op->monitor;
+	d->resumed = op->resumed;
+	d->start_ms = now_ms();
 	SLIST_INIT(&d->waiters);
 	if (op->c.listen != NULL && (d->listen = strdup(op->c.listen)) == NULL)
 		fatalx("%s: out of memory", nm->name);
@@ -427,6 +504,8 @@ domain_new(struct create_op *op, char *err, size_t errlen)
 			free(d);
 			return -1;
 		}
+		if (op->paused)
+			sim_prog_pause(d->prog, true);
 	} else {
 		d->guest = sim_guest_new(dom_base, nm->name, d->listen);
 		if (d->guest == NULL)
@@ -434,13 +513,24 @@ domain_new(struct create_op *op, char *err, size_t errlen)
 		if (nm->sticky)
 			sim_guest_set_behaviour(d->guest, nm->behaviour,
 			    nm->slow_ms);
-		timer_arm(&d->boot_ev, d->boot_time_ms, domain_boot_cb, d);
+		if (op->paused) {
+			/* It boots (or resumes) once unpaused. */
+			sim_guest_set_paused(d->guest, true);
+			d->boot_on_unpause = true;
+		} else {
+			timer_arm(&d->boot_ev, d->boot_time_ms, domain_boot_cb,
+			    d);
+		}
 	}
 	nm->live = d;
 	TAILQ_INSERT_TAIL(&all_domains, d, all);
 	LIST_INSERT_HEAD(&id_hash[(unsigned)d->domid % HASH_BUCKETS], d, hash);
-	log_info("%s: created as domid %d", nm->name, d->domid);
+	name_set_conf(&nm->known, &op->c, nm->name);
+	log_info("%s: created as domid %d%s", nm->name, d->domid,
+	    op->paused ? " (paused)" : "");
 	emit("created", d);
+	if (op->paused)
+		emit("paused", d);
 	return d->domid;
 }
 
@@ -473,6 +563,7 @@ sim_domain_destroy(struct sim_domain *d, sim_destroy_fn *cb, void *arg)
 	}
 	if (d->state == SIM_DYING)
 		return;
+	op_abandon(d);
 	domain_go_down(d);
 	d->state = SIM_DYING;
 	if (d->nm->live == d)
@@ -503,6 +594,7 @@ domain_free(struct sim_domain *d, const char *err)
 {
 	struct destroy_waiter *w, *waiters;
 
+	op_abandon(d);
 	domain_go_down(d);
 	if (d->nm->live == d)
 		d->nm->live = NULL;
@@ -617,6 +709,15 @@ sim_domain_pause(struct sim_domain *d, bool pause, char *err, size_t errlen)
 	d->state = pause ? SIM_PAUSED : SIM_RUNNING;
 	if (d->guest != NULL)
 		sim_guest_set_paused(d->guest, pause);
+	if (!pause && d->boot_on_unpause) {
+		/* Created paused: a new guest boots, a resumed one goes on. */
+		d->boot_on_unpause = false;
+		if (d->guest != NULL && d->resumed)
+			sim_guest_set_up(d->guest, true);
+		else if (d->guest != NULL)
+			timer_arm(&d->boot_ev, d->boot_time_ms, domain_boot_cb,
+			    d);
+	}
 	if (d->prog != NULL)
 		sim_prog_pause(d->prog, pause);
 	log_info("%s: domid %d %s", d->nm->name, d->domid,
@@ -684,8 +785,8 @@ monitor_gone_cb(void *arg, const char *err)
 	struct sim_dconf *c = arg;
 	char why[256];
 
-	if (err == NULL && sim_domain_create(c, true, monitor_created_cb, NULL,
-	    why, sizeof(why)) == -1)
+	if (err == NULL && sim_domain_create(c, true, false, monitor_created_cb,
+	    NULL, why, sizeof(why)) == -1)
 		log_warnx("%s: monitor cannot re-create it: %s", c->name, why);
 	sim_dconf_clear(c);
 	free(c);
@@ -698,6 +799,430 @@ monitor_created_cb(void *arg, int domid, const char *err)
 	(void)domid;
 	if (err != NULL && !tearing_down)
 		log_warnx("monitor: %s", err);
+}
+
+/* ---- Xen's own operations: rename, migrate, save, restore ---------------- */
+
+/* Replaces *slot with a copy of c named name (c NULL: frees *slot). */
+static void
+name_set_conf(struct sim_dconf **slot, const struct sim_dconf *c,
+    const char *name)
+{
+	if (*slot != NULL) {
+		sim_dconf_clear(*slot);
+		free(*slot);
+		*slot = NULL;
+	}
+	if (c == NULL)
+		return;
+	if ((*slot = calloc(1, sizeof(**slot))) == NULL ||
+	    dconf_copy(*slot, c) == -1)
+		fatalx("%s: out of memory", name);
+	snprintf((*slot)->name, sizeof((*slot)->name), "%s", name);
+}
+
+/* d's configuration under name; strings are copies (sim_dconf_clear). */
+static void
+dconf_of(const struct sim_domain *d, const char *name, struct sim_dconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	memcpy(c->uuid, d->uuid, sizeof(c->uuid));
+	c->boot_time_ms = d->boot_time_ms;
+	if ((d->listen != NULL && (c->listen = strdup(d->listen)) == NULL) ||
+	    (d->guest_cmd != NULL && (c->guest = strdup(d->guest_cmd)) == NULL))
+		fatalx("out of memory");
+}
+
+/* name + suffix into out, or -1 with err when too long. */
+static int
+suffixed(char out[SIM_NAME_MAX + 1], const char *name, const char *suffix,
+    char *err, size_t errlen)
+{
+	int n = snprintf(out, SIM_NAME_MAX + 1, "%s%s", name, suffix);
+
+	if (n < 0 || n > SIM_NAME_MAX) {
+		snprintf(err, errlen, "%s: the name %s%s would be longer than "
+		    "%d bytes", name, name, suffix, SIM_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* -1 with err when a live domain (or a create) holds name. */
+static int
+name_free(const char *name, char *err, size_t errlen)
+{
+	struct sim_name *nm = name_get(name, false);
+
+	if (nm != NULL && nm->live != NULL) {
+		snprintf(err, errlen, "%s: a live domain holds the name "
+		    "(domid %d, %s)", name, nm->live->domid,
+		    state_names[nm->live->state]);
+		return -1;
+	}
+	if (nm != NULL && nm->creating) {
+		snprintf(err, errlen, "%s: a create of that name is in "
+		    "progress", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+domain_rename(struct sim_domain *d, const char *name, char *err, size_t errlen)
+{
+	struct sim_name *old = d->nm, *nm;
+	struct sim_dconf c;
+
+	if (sim_name_valid(name) == -1) {
+		snprintf(err, errlen, "invalid domain name: %s", name);
+		return -1;
+	}
+	if (strcmp(name, old->name) == 0) {
+		snprintf(err, errlen, "%s: domid %d already has that name",
+		    name, d->domid);
+		return -1;
+	}
+	if (name_free(name, err, errlen) == -1)
+		return -1;
+	nm = name_get(name, true);
+	if (old->live == d)
+		old->live = NULL;
+	d->nm = nm;
+	nm->live = d;
+	if (d->guest != NULL)
+		sim_guest_set_name(d->guest, nm->name);
+	dconf_of(d, nm->name, &c);
+	name_set_conf(&nm->known, &c, nm->name);
+	sim_dconf_clear(&c);
+	log_info("%s: domid %d renamed %s", old->name, d->domid, nm->name);
+	if (!tearing_down && dom_on_event != NULL)
+		dom_on_event("renamed", nm->name, d->domid, NULL, old->name);
+	return 0;
+}
+
+static int
+check_idle(const struct sim_domain *d, char *err, size_t errlen)
+{
+	if (d->state == SIM_DYING) {
+		snprintf(err, errlen, "%s: domid %d is dying", d->nm->name,
+		    d->domid);
+		return -1;
+	}
+	if (d->op != OP_NONE) {
+		snprintf(err, errlen, "%s: domid %d is %s", d->nm->name,
+		    d->domid, op_names[d->op]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sim_domain_rename(struct sim_domain *d, const char *name, char *err,
+    size_t errlen)
+{
+	if (check_idle(d, err, errlen) == -1)
+		return -1;
+	return domain_rename(d, name, err, errlen);
+}
+
+/* Creates c now (no create delay, no fail-create), paused; NULL with err. */
+static struct sim_domain *
+domain_new_paused(const struct sim_dconf *c, bool monitor, char *err,
+    size_t errlen)
+{
+	struct create_op op;
+	int domid;
+
+	memset(&op, 0, sizeof(op));
+	op.c = *c;			/* domain_new only copies from it */
+	op.nm = name_get(c->name, true);
+	op.monitor = monitor;
+	op.paused = true;
+	op.resumed = true;
+	if ((domid = domain_new(&op, err, errlen)) == -1)
+		return NULL;
+	return domain_by_id(domid);
+}
+
+static void
+op_start(struct sim_domain *d, enum sim_op op, uint64_t ms, const char *name)
+{
+	d->op = op;
+	d->op_stage = 0;
+	d->op_ms = ms;
+	snprintf(d->op_name, sizeof(d->op_name), "%s", name);
+}
+
+/* The receiving side's end: renamed to its name and unpaused. */
+static void
+incoming_finish(struct sim_domain *d)
+{
+	char err[256];
+
+	timer_cancel(&d->op_ev);
+	d->op = OP_NONE;
+	d->peer_domid = 0;
+	if (d->state != SIM_PAUSED && d->state != SIM_RUNNING) {
+		log_warnx("%s: domid %d is %s: migration in not completed",
+		    d->nm->name, d->domid, state_names[d->state]);
+		return;
+	}
+	if (domain_rename(d, d->op_name, err, sizeof(err)) == -1) {
+		log_warnx("%s: migration in not completed: %s", d->nm->name,
+		    err);
+		return;
+	}
+	(void)sim_domain_pause(d, false, err, sizeof(err));
+}
+
+static void
+local_gone_cb(void *arg, const char *err)
+{
+	struct sim_domain *d;
+
+	if (err != NULL)
+		return;
+	d = domain_by_id((int)(intptr_t)arg);
+	if (d != NULL && d->op == OP_MIGRATING_IN)
+		incoming_finish(d);
+}
+
+/*
+ * A sender whose migration cannot go on (it went down before suspending, or
+ * its incoming copy was destroyed): xl renames it back; it stays as it is.
+ */
+static void
+outgoing_fail(struct sim_domain *d)
+{
+	struct sim_domain *p;
+	char err[256];
+	int peer = d->peer_domid;
+
+	timer_cancel(&d->op_ev);
+	d->op = OP_NONE;
+	d->peer_domid = 0;
+	log_warnx("%s: domid %d: migration failed", d->nm->name, d->domid);
+	if (peer != 0 && (p = domain_by_id(peer)) != NULL &&
+	    p->op == OP_MIGRATING_IN) {
+		p->op = OP_NONE;
+		p->peer_domid = 0;
+		sim_domain_destroy(p, NULL, NULL);
+	}
+	if (d->state != SIM_DYING &&
+	    domain_rename(d, d->op_name, err, sizeof(err)) == -1)
+		log_warnx("%s: not renamed back: %s", d->nm->name, err);
+}
+
+/* d is being destroyed or freed in the middle of an operation. */
+static void
+op_abandon(struct sim_domain *d)
+{
+	enum sim_op op = d->op;
+	struct sim_domain *p;
+	int peer = d->peer_domid;
+
+	timer_cancel(&d->op_ev);
+	d->op = OP_NONE;
+	d->peer_domid = 0;
+	if (op == OP_NONE || tearing_down)
+		return;
+	log_info("%s: domid %d destroyed while %s", d->nm->name, d->domid,
+	    op_names[op]);
+	if (peer == 0 || (p = domain_by_id(peer)) == NULL ||
+	    p->peer_domid != d->domid)
+		return;
+	p->peer_domid = 0;
+	if (op == OP_MIGRATING_OUT && p->op == OP_MIGRATING_IN) {
+		/* The receiver discards what it got. */
+		p->op = OP_NONE;
+		timer_cancel(&p->op_ev);
+		sim_domain_destroy(p, NULL, NULL);
+	} else if (op == OP_MIGRATING_IN && p->op == OP_MIGRATING_OUT) {
+		outgoing_fail(p);
+	}
+}
+
+static void
+op_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_domain *d = arg;
+	char err[256];
+	int peer;
+
+	(void)fd;
+	(void)what;
+	switch (d->op) {
+	case OP_MIGRATING_OUT:
+		if (d->op_stage == 0) {
+			/* The last round of copying: the guest is stopped. */
+			if (sim_domain_shutdown(d, SIM_R_SUSPEND, err,
+			    sizeof(err)) == -1) {
+				outgoing_fail(d);
+				return;
+			}
+			d->op_stage = 1;
+			timer_arm(&d->op_ev, d->op_ms > SUSPEND_LAST_MS ?
+			    SUSPEND_LAST_MS : d->op_ms, op_cb, d);
+			return;
+		}
+		peer = d->peer_domid;
+		timer_cancel(&d->op_ev);
+		d->op = OP_NONE;
+		d->peer_domid = 0;
+		log_info("%s: domid %d migrated away", d->nm->name, d->domid);
+		if (peer != 0)
+			sim_domain_destroy(d, local_gone_cb,
+			    (void *)(intptr_t)peer);
+		else
+			sim_domain_destroy(d, NULL, NULL);
+		return;
+	case OP_MIGRATING_IN:
+		incoming_finish(d);
+		return;
+	case OP_SAVING:
+		timer_cancel(&d->op_ev);
+		d->op = OP_NONE;
+		{
+			struct sim_dconf c;
+
+			dconf_of(d, d->nm->name, &c);
+			name_set_conf(&d->nm->image, &c, d->nm->name);
+			sim_dconf_clear(&c);
+		}
+		log_info("%s: domid %d saved", d->nm->name, d->domid);
+		sim_domain_destroy(d, NULL, NULL);
+		return;
+	case OP_RESTORING:
+		timer_cancel(&d->op_ev);
+		d->op = OP_NONE;
+		if (sim_domain_pause(d, false, err, sizeof(err)) == -1)
+			log_warnx("restore: %s", err);
+		return;
+	case OP_NONE:
+		timer_cancel(&d->op_ev);
+		return;
+	}
+}
+
+static struct sim_domain *
+find_idle_alive(const char *key, char *err, size_t errlen)
+{
+	struct sim_domain *d;
+
+	if ((d = sim_domain_find(key)) == NULL || d->state == SIM_DYING) {
+		snprintf(err, errlen, "no such domain: %s", key);
+		return NULL;
+	}
+	if (check_idle(d, err, errlen) == -1 ||
+	    check_alive(d, err, errlen) == -1)
+		return NULL;
+	return d;
+}
+
+int
+sim_domain_migrate(const char *key, enum sim_migrate how, uint64_t ms,
+    char *err, size_t errlen)
+{
+	char name[SIM_NAME_MAX + 1], away[SIM_NAME_MAX + 1];
+	char incoming[SIM_NAME_MAX + 1];
+	struct sim_domain *d = NULL, *in;
+	struct sim_dconf c;
+	struct sim_name *nm;
+
+	if (how == SIM_MIGRATE_IN) {
+		if (sim_name_valid(key) == -1) {
+			snprintf(err, errlen, "invalid domain name: %s", key);
+			return -1;
+		}
+		if ((nm = name_get(key, false)) == NULL || nm->known == NULL) {
+			snprintf(err, errlen, "%s: unknown to simhv (no domain "
+			    "block and no earlier domain of that name)", key);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s", key);
+		if (suffixed(incoming, name, SUFFIX_IN, err, errlen) == -1 ||
+		    name_free(incoming, err, errlen) == -1)
+			return -1;
+		if (name_free(name, err, errlen) == -1) {
+			strncat(err, " (migrate NAME local moves a domain of "
+			    "this host)", errlen - strlen(err) - 1);
+			return -1;
+		}
+		c = *nm->known;
+		snprintf(c.name, sizeof(c.name), "%s", incoming);
+		if ((in = domain_new_paused(&c, true, err, errlen)) == NULL)
+			return -1;
+		op_start(in, OP_MIGRATING_IN, ms, name);
+		timer_arm(&in->op_ev, ms, op_cb, in);
+		return 0;
+	}
+	if ((d = find_idle_alive(key, err, errlen)) == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "%s", d->nm->name);
+	if (suffixed(away, name, SUFFIX_AWAY, err, errlen) == -1 ||
+	    name_free(away, err, errlen) == -1)
+		return -1;
+	if (how == SIM_MIGRATE_LOCAL &&
+	    (suffixed(incoming, name, SUFFIX_IN, err, errlen) == -1 ||
+	    name_free(incoming, err, errlen) == -1))
+		return -1;
+	if (domain_rename(d, away, err, errlen) == -1)
+		return -1;
+	op_start(d, OP_MIGRATING_OUT, ms, name);
+	timer_arm(&d->op_ev, ms > SUSPEND_LAST_MS ? ms - SUSPEND_LAST_MS : 0,
+	    op_cb, d);
+	if (how == SIM_MIGRATE_OUT)
+		return 0;
+	dconf_of(d, incoming, &c);
+	in = domain_new_paused(&c, d->monitor, err, errlen);
+	sim_dconf_clear(&c);
+	if (in == NULL) {
+		outgoing_fail(d);
+		return -1;
+	}
+	op_start(in, OP_MIGRATING_IN, ms, name);
+	in->peer_domid = d->domid;
+	d->peer_domid = in->domid;
+	return 0;
+}
+
+int
+sim_domain_save(struct sim_domain *d, uint64_t ms, char *err, size_t errlen)
+{
+	if (check_idle(d, err, errlen) == -1 ||
+	    check_alive(d, err, errlen) == -1)
+		return -1;
+	if (sim_domain_shutdown(d, SIM_R_SUSPEND, err, errlen) == -1)
+		return -1;
+	op_start(d, OP_SAVING, ms, d->nm->name);
+	timer_arm(&d->op_ev, ms, op_cb, d);
+	return 0;
+}
+
+int
+sim_domain_restore(const char *name, uint64_t ms, char *err, size_t errlen)
+{
+	struct sim_domain *d;
+	struct sim_name *nm;
+
+	if (sim_name_valid(name) == -1) {
+		snprintf(err, errlen, "invalid domain name: %s", name);
+		return -1;
+	}
+	if ((nm = name_get(name, false)) == NULL || nm->image == NULL) {
+		snprintf(err, errlen, "%s: no saved image", name);
+		return -1;
+	}
+	if (name_free(name, err, errlen) == -1)
+		return -1;
+	if ((d = domain_new_paused(nm->image, true, err, errlen)) == NULL)
+		return -1;
+	name_set_conf(&nm->image, NULL, NULL);	/* consumed */
+	op_start(d, OP_RESTORING, ms, name);
+	timer_arm(&d->op_ev, ms, op_cb, d);
+	return 0;
 }
 
 /* ---- per-name settings --------------------------------------------------- */
@@ -735,6 +1260,17 @@ sim_name_delay(const char *name, bool create, uint64_t ms, char *err,
 /* ---- JSON: list, capture, create configurations -------------------------- */
 
 static json_object *domain_brief_json(const struct sim_domain *);
+
+/* Seconds since the epoch, printed with exactly 3 decimals. */
+static json_object *
+start_time_json(const struct sim_domain *d)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld.%03lld",
+	    (long long)(d->start_ms / 1000), (long long)(d->start_ms % 1000));
+	return json_object_new_double_s((double)d->start_ms / 1000.0, buf);
+}
 
 static json_object *
 json_str_or_null(const char *s)
@@ -781,6 +1317,9 @@ sim_domains_list_json(bool brief)
 		if (d->prog != NULL)
 			json_object_object_add(o, "guest_pid",
 			    json_object_new_int((int)sim_prog_pid(d->prog)));
+		json_object_object_add(o, "start_time", start_time_json(d));
+		json_object_object_add(o, "operation",
+		    json_str_or_null(op_names[d->op]));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -788,13 +1327,13 @@ sim_domains_list_json(bool brief)
 
 /*
  * What a toolstack's domain list holds, as [name, domid, uuid, state,
- * shutdown_reason]: an array is several times cheaper to parse than an
- * object for a client that lists thousands of domains every second.
+ * shutdown_reason, start_time]: an array is several times cheaper to parse
+ * than an object for a client that lists thousands of domains every second.
  */
 static json_object *
 domain_brief_json(const struct sim_domain *d)
 {
-	json_object *a = json_object_new_array_ext(5);
+	json_object *a = json_object_new_array_ext(6);
 
 	json_object_array_add(a, json_object_new_string(d->nm->name));
 	json_object_array_add(a, json_object_new_int(d->domid));
@@ -802,6 +1341,7 @@ domain_brief_json(const struct sim_domain *d)
 	json_object_array_add(a, json_object_new_string(state_names[d->state]));
 	json_object_array_add(a, json_str_or_null(d->state == SIM_SHUTDOWN ?
 	    reason_names[d->reason] : NULL));
+	json_object_array_add(a, start_time_json(d));
 	return a;
 }
 
@@ -871,7 +1411,7 @@ sim_dconf_parse(const char *json, struct sim_dconf *c, char *err,
 		goto bad;
 	}
 	if (dconf_str(o, "uuid", &uuid) ||
-	    (uuid != NULL && !uuid_valid(uuid))) {
+	    (uuid != NULL && !sim_uuid_valid(uuid))) {
 		snprintf(err, errlen, "%s: configuration: invalid uuid", name);
 		goto bad;
 	}
@@ -933,40 +1473,29 @@ dconf_copy(struct sim_dconf *dst, const struct sim_dconf *src)
 }
 
 static void
-uuid_random(char out[37])
+random_bytes(unsigned char *b, size_t len)
 {
-	unsigned char b[16];
 	size_t got = 0;
 	ssize_t n;
 
-	while (got < sizeof(b)) {
-		n = getrandom(b + got, sizeof(b) - got, 0);
+	while (got < len) {
+		n = getrandom(b + got, len - got, 0);
 		if (n <= 0 && errno != EINTR)
 			fatalx("getrandom: %s", strerror(errno));
 		if (n > 0)
 			got += (size_t)n;
 	}
+}
+
+static void
+uuid_random(char out[37])
+{
+	unsigned char b[16];
+
+	random_bytes(b, sizeof(b));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
 	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
-static bool
-uuid_valid(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
 }

@@ -38,9 +38,17 @@ struct sim_dconf {
 	uint64_t boot_time_ms;
 };
 
-/* Every change, for the event stream; reason is NULL except for "shutdown". */
+/*
+ * Every change, for the event stream; reason is NULL except for "shutdown",
+ * old_name NULL except for "renamed".
+ */
 typedef void sim_event_fn(const char *event, const char *name, int domid,
-    const char *reason);
+    const char *reason, const char *old_name);
+
+/* Xen's own operations (xl migrate, xl save, xl restore). */
+enum sim_migrate { SIM_MIGRATE_OUT, SIM_MIGRATE_IN, SIM_MIGRATE_LOCAL };
+/* Longest migrate, save or restore: one hour. */
+#define SIM_OP_MAX_MS	3600000u
 /* domid > 0, or -1 with err. */
 typedef void sim_create_fn(void *arg, int domid, const char *err);
 /* err is NULL once the domain is gone (non-NULL only when simhv stops). */
@@ -48,8 +56,10 @@ typedef void sim_destroy_fn(void *arg, const char *err);
 
 void sim_domains_init(struct event_base *base, const struct sim_conf *conf,
     sim_event_fn *on_event);
-/* Creates the configured domains (monitor = true). */
+/* Creates the configured domains (monitor = true) but autostart = false. */
 void sim_domains_boot(const struct sim_conf *conf);
+/* This run's random id (32 hex digits): every start is a new host boot. */
+const char *sim_boot_id(void);
 /* Frees everything; pending callbacks get an error; no events. */
 void sim_domains_free(void);
 
@@ -69,7 +79,7 @@ void sim_dconf_clear(struct sim_dconf *c);
  * Starts a create; the callback runs after the name's create delay. Returns
  * -1 with err (and no callback) when it cannot even start.
  */
-int sim_domain_create(const struct sim_dconf *c, bool monitor,
+int sim_domain_create(const struct sim_dconf *c, bool monitor, bool paused,
     sim_create_fn *cb, void *arg, char *err, size_t errlen);
 /* Dying at once; cb (may be NULL) runs when it is freed. */
 void sim_domain_destroy(struct sim_domain *d, sim_destroy_fn *cb, void *arg);
@@ -78,6 +88,16 @@ int sim_domain_shutdown(struct sim_domain *d, enum sim_reason reason,
 /* Graceful: shuts down with reason reboot 100 ms later. */
 int sim_domain_reboot(struct sim_domain *d, char *err, size_t errlen);
 int sim_domain_pause(struct sim_domain *d, bool pause, char *err,
+    size_t errlen);
+/* xl rename: same domid, new name. */
+int sim_domain_rename(struct sim_domain *d, const char *name, char *err,
+    size_t errlen);
+/* Starts a migration of key (a name; a domid too but for SIM_MIGRATE_IN). */
+int sim_domain_migrate(const char *key, enum sim_migrate how, uint64_t ms,
+    char *err, size_t errlen);
+int sim_domain_save(struct sim_domain *d, uint64_t ms, char *err,
+    size_t errlen);
+int sim_domain_restore(const char *name, uint64_t ms, char *err,
     size_t errlen);
 int sim_domain_set_behaviour(struct sim_domain *d, enum sim_behaviour b,
     unsigned slow_ms, bool sticky, char *err, size_t errlen);

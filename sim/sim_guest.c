@@ -162,6 +162,18 @@ sim_guest_new(struct event_base *base, const char *name, const char *listen)
 	return g;
 }
 
+/* The name in log lines, after a rename. */
+void
+sim_guest_set_name(struct sim_guest *g, const char *name)
+{
+	char *copy;
+
+	if ((copy = strdup(name)) == NULL)
+		return;			/* keeps the old one */
+	free(g->name);
+	g->name = copy;
+}
+
 void
 sim_guest_free(struct sim_guest *g)
 {

@@ -32,6 +32,8 @@ const char *sim_behaviour_name(enum sim_behaviour b);
  */
 struct sim_guest *sim_guest_new(struct event_base *base, const char *name,
     const char *listen);
+/* The name used in log lines (after a rename). */
+void sim_guest_set_name(struct sim_guest *g, const char *name);
 /* Closes the listener and every connection, then frees. */
 void sim_guest_free(struct sim_guest *g);
 

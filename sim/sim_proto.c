@@ -412,7 +412,7 @@ sim_req_subscribe(struct sim_req *req)
 
 void
 sim_proto_event(const char *event, const char *name, int domid,
-    const char *reason)
+    const char *reason, const char *old_name)
 {
 	struct sim_conn *c, *next;
 	json_object *o;
@@ -426,6 +426,9 @@ sim_proto_event(const char *event, const char *name, int domid,
 	if (reason != NULL)
 		json_object_object_add(o, "reason",
 		    json_object_new_string(reason));
+	if (old_name != NULL)
+		json_object_object_add(o, "old_name",
+		    json_object_new_string(old_name));
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
