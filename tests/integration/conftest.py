@@ -294,6 +294,11 @@ class Yaokid:
                         what=f"{n} more probes of {name} (from {start:.0f}); "
                              f"log:\n{self.log()[-2000:]}")
 
+    def state_record(self, name):
+        """name's state file (the persisted record) as JSON, or None."""
+        path = self.state_dir / f"{name}.state.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
     def count(self, needle):
         return self.log().count(needle)
 
