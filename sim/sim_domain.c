@@ -33,7 +33,7 @@
 
 #define HASH_BUCKETS	4096
 #define REBOOT_DELAY_MS	100
-#define SUSPEND_LAST_MS	1000		/* a migrating-out domain suspends */
+#define SUSPEND_LAST_MS	1000		/* suspended for its last second */
 #define SUFFIX_AWAY	"--migratedaway"
 #define SUFFIX_IN	"--incoming"
 
