@@ -639,8 +639,10 @@ def test_crash_leaves_monitor_domain_shut_down(one):
 def test_list_brief_matches_full_list(one):
     one.ok("crash", "web01")
     full = one.dom("web01")
-    brief = one.ok("list", "brief")["domains"]
-    assert brief == [[full["name"], full["domid"], full["uuid"], "shutdown", "crash"]]
+    reply = one.ok("list", "brief")
+    assert reply["boot_id"] == one.ok("list")["boot_id"]
+    assert reply["domains"] == [[full["name"], full["domid"], full["uuid"], "shutdown",
+                                 "crash", full["start_time"]]]
     one.ok("destroy", "web01")
     assert one.ok("list", "brief")["domains"] == []
     r = one.cmd("list", "everything")
