@@ -731,14 +731,17 @@ capture_done(void *arg, int err, const char *json)
 	d->capturing = false;
 	if (!d->removed) {
 		if (err == 0 && json != NULL) {
-			if (d->captured == NULL || strcmp(d->captured, json) != 0) {
+			bool same = d->captured != NULL &&
+			    strcmp(d->captured, json) == 0;
+
+			if (!same) {
 				free(d->captured);
 				d->captured = strdup(json);
 				persist_save_config(d->sup->cfg->state_dir,
 				    d->conf->name, json);
-				log_info("%s: configuration captured from domain %d",
-				    d->conf->name, d->domid);
 			}
+			log_info("%s: configuration captured from domain %d%s",
+			    d->conf->name, d->domid, same ? " (unchanged)" : "");
 		} else
 			log_warnx("%s: cannot capture the configuration of domain %d",
 			    d->conf->name, d->domid);

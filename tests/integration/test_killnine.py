@@ -202,6 +202,23 @@ def test_kill_after_destroy_before_create(sim_factory, yaokid_factory):
     assert after["web03"] > before["web03"]
 
 
+def test_kill_between_create_and_unpause(sim_factory, yaokid_factory):
+    """The domain was created paused and yaokid died before unpausing it:
+    the half-built domain is destroyed and the domain created again."""
+    sim, y = make(sim_factory, yaokid_factory)
+    y.start(env={"YAOKI_FAILPOINT": "unpause"})
+    before = assert_settles(sim, y, NAMES)
+    sim.ctl("crash", "web04")
+    wait_stopped(y, "unpause")
+    half = live(sim)["web04"]
+    assert len(half) == 1 and half[0]["state"] == "paused", half
+    assert state_record(y, "web04")["intent"]["creating"] is True
+    kill9(y)
+    restart(y)
+    after = assert_settles(sim, y, NAMES, context="unpause")
+    assert after["web04"] > half[0]["domid"] > before["web04"]
+
+
 def test_kill_while_create_is_pending(sim_factory, yaokid_factory):
     """The create reached simhv and is still running when yaokid dies."""
     sim, y = make(sim_factory, yaokid_factory)
