@@ -13,8 +13,9 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from test_simhv import (AddrPool, LineReader, Sim, answers_ok, domain_conf,
-                        refused, wait_until)
+                        refused)
 
 POLL = 0.05
 
@@ -59,7 +60,7 @@ def one(start, pool):
     """simhv with web01 booted (answers at once)."""
     ip, port = pool.take()
     sim = start("boot_time = 0\n" + domain_conf("web01", ip, port))
-    wait_until(lambda: answers_ok(ip, port), 10, "web01 to answer")
+    wait_for(lambda: answers_ok(ip, port), 10, what="web01 to answer")
     sim.addr = (ip, port)
     return sim
 
@@ -171,7 +172,7 @@ def test_migrate_in_appears_paused_then_renamed_and_answering(one):
     assert time.monotonic() - t0 >= 1.3
     d = one.dom("web01")
     assert (d["domid"], d["uuid"], d["state"], d["operation"]) == (2, uuid, "running", None)
-    wait_until(lambda: answers_ok(ip, port), 5, "the migrated guest to answer")
+    wait_for(lambda: answers_ok(ip, port), 5, what="the migrated guest to answer")
     assert [rd.line() for _ in range(4)] == [
         {"event": "created", "name": "web01--incoming", "domid": 2},
         {"event": "paused", "name": "web01--incoming", "domid": 2},
@@ -221,7 +222,7 @@ def test_migrate_local_never_two_running_copies(one):
     assert time.monotonic() - t0 >= 1.8
     d = one.dom("web01")
     assert (d["domid"], d["state"], d["operation"]) == (2, "running", None)
-    wait_until(lambda: answers_ok(ip, port), 5, "the moved guest to answer")
+    wait_for(lambda: answers_ok(ip, port), 5, what="the moved guest to answer")
     assert [x["name"] for x in one.domains()] == ["web01"]
 
 
@@ -241,7 +242,7 @@ def test_save_then_restore(one):
     assert "no saved image" in ctl_fails(one, "restore", "web01", "1")
     watch(one, lambda ds: ds == [] or ds[0]["state"] == "dying", 6, "the saved domain to go")
     assert time.monotonic() - t0 >= 1.3
-    wait_until(lambda: one.domains() == [], 5, "gone")
+    wait_for(lambda: one.domains() == [], 5, what="gone")
     one.ok("restore", "web01", "1")
     d = one.dom("web01")
     assert (d["domid"], d["uuid"], d["state"], d["operation"]) == \
@@ -253,7 +254,7 @@ def test_save_then_restore(one):
     watch(one, lambda ds: ds[0]["state"] == "running", 5, "the restored domain to run")
     assert time.monotonic() - t1 >= 0.8
     assert one.dom("web01")["operation"] is None
-    wait_until(lambda: answers_ok(ip, port), 5, "the restored guest to answer")
+    wait_for(lambda: answers_ok(ip, port), 5, what="the restored guest to answer")
     # The image was consumed.
     one.ok("destroy", "web01")
     assert "no saved image" in ctl_fails(one, "restore", "web01", "1")
@@ -284,7 +285,7 @@ def test_rename(start, pool):
     doms = by_name(sim)
     assert (doms["app01"]["domid"], doms["web01"]["domid"]) == (1, 2)
     assert rd.line() == {"event": "renamed", "name": "web01", "domid": 2, "old_name": "web02"}
-    wait_until(lambda: answers_ok(*a) and answers_ok(*b), 5, "both guests")
+    wait_for(lambda: answers_ok(*a) and answers_ok(*b), 5, what="both guests")
 
 
 # ---- autostart = false ---------------------------------------------------------------------
@@ -302,7 +303,7 @@ def test_autostart_false_is_known_not_booted(start, pool):
     assert (d["domid"], d["uuid"], d["state"]) == (2, uuid, "paused")
     watch(sim, lambda ds: any(x["name"] == "db01" and x["state"] == "running" for x in ds),
           5, "db01 in")
-    wait_until(lambda: answers_ok(*b), 5, "db01 to answer")
+    wait_for(lambda: answers_ok(*b), 5, what="db01 to answer")
 
 
 # ---- host boots: boot_id, domids, start_time ----------------------------------------------
@@ -325,7 +326,7 @@ def test_each_serve_is_a_new_boot(start, pool):
     assert entry[5] == d["start_time"]
     assert "boot_id" not in d
     s1.ok("shutdown", "web01", "reboot")
-    wait_until(lambda: (s1.dom("web01") or {}).get("domid") == 2, 5, "monitor re-create")
+    wait_for(lambda: (s1.dom("web01") or {}).get("domid") == 2, 5, what="monitor re-create")
     assert s1.stop() == 0
     s2 = start(conf, sub="run2")
     r2 = s2.ok("list")
@@ -358,7 +359,7 @@ def test_create_paused_boots_at_unpause(one):
         time.sleep(POLL)
     t1 = time.monotonic()
     one.ok("unpause", "web01")
-    wait_until(lambda: answers_ok(ip, port), 5, "the guest to boot")
+    wait_for(lambda: answers_ok(ip, port), 5, what="the guest to boot")
     assert time.monotonic() - t1 >= 0.5, "boot_time must count from the unpause"
     assert one.dom("web01")["state"] == "running"
 
@@ -437,10 +438,10 @@ def test_destroying_either_half_of_a_local_migration(one):
     one.ok("destroy", "web01--incoming")
     d = one.dom("web01")
     assert (d["domid"], d["state"], d["operation"]) == (1, "running", None)
-    wait_until(lambda: [x["name"] for x in one.domains()] == ["web01"], 5, "incoming gone")
+    wait_for(lambda: [x["name"] for x in one.domains()] == ["web01"], 5, what="incoming gone")
     one.ok("migrate", "web01", "local", "30")
     one.ok("destroy", "web01--migratedaway")
-    wait_until(lambda: one.domains() == [], 5, "both halves gone")
+    wait_for(lambda: one.domains() == [], 5, what="both halves gone")
 
 
 def test_sigterm_in_the_middle_of_every_operation(start, pool):
@@ -449,9 +450,9 @@ def test_sigterm_in_the_middle_of_every_operation(start, pool):
     conf = "boot_time = 0\n" + "".join(domain_conf(n, *a) for n, a in zip(names, addrs))
     conf += block("m-in", *pool.take(), extra="  autostart = false\n")
     sim = start(conf)
-    wait_until(lambda: len(sim.domains()) == 5, 5, "boot")
+    wait_for(lambda: len(sim.domains()) == 5, 5, what="boot")
     sim.ok("save", "restored", "0.1")
-    wait_until(lambda: sim.dom("restored") is None, 5, "saved")
+    wait_for(lambda: sim.dom("restored") is None, 5, what="saved")
     cfg = json.loads(sim.ok("capture", "paused")["config"])
     sim.ok("destroy", "paused")
     sim.ok("migrate", "m-out", "out", "60")
