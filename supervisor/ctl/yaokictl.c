@@ -43,6 +43,7 @@
 #define REPLY_MAX	(16u * 1024 * 1024)	/* bytes */
 #define IO_TIMEOUT_S	30
 #define ERROR_SHOWN	40		/* probe error text in a cell */
+#define REASON_SHOWN	40		/* a state's reason in a cell */
 #define CELL		128
 #define NCOLS		7
 
@@ -65,6 +66,7 @@ static void format_probe(char *buf, size_t len, struct json_object *p,
     time_t now);
 static void format_recovery(char *buf, size_t len, struct json_object *r,
     time_t now);
+static void format_state(char *buf, size_t len, struct json_object *d);
 static void format_domain_row(char row[NCOLS][CELL], struct json_object *d,
     time_t now);
 static void print_row(char row[NCOLS][CELL], const size_t width[NCOLS]);
@@ -380,6 +382,28 @@ format_recovery(char *buf, size_t len, struct json_object *r, time_t now)
 	snprintf(buf, len, "%s %s%s", result, secs, ago);
 }
 
+/*
+ * "healthy"; with the reason where it says what a human should know:
+ * "paused (migrating away)", "unrecoverable (recovery limit reached ...)".
+ */
+static void
+format_state(char *buf, size_t len, struct json_object *d)
+{
+	const char *st = obj_string(d, "state"), *why = obj_string(d, "reason");
+	char text[CELL + REASON_SHOWN + 4];
+
+	if (st == NULL)
+		st = "?";
+	if (why != NULL && *why != '\0' && (strcmp(st, "paused") == 0 ||
+	    strcmp(st, "absent") == 0 || strcmp(st, "backoff") == 0 ||
+	    strcmp(st, "unrecoverable") == 0))
+		snprintf(text, sizeof(text), "%s (%.*s%s)", st, REASON_SHOWN, why,
+		    strlen(why) > REASON_SHOWN ? "..." : "");
+	else
+		snprintf(text, sizeof(text), "%s", st);
+	yk_text_printable(buf, len, text);
+}
+
 static void
 format_domain_row(char row[NCOLS][CELL], struct json_object *d, time_t now)
 {
@@ -393,8 +417,7 @@ format_domain_row(char row[NCOLS][CELL], struct json_object *d, time_t now)
 		snprintf(row[1], CELL, "%.0f", n);
 	else
 		snprintf(row[1], CELL, "-");
-	s = obj_string(d, "state");
-	yk_text_printable(row[2], CELL, s ? s : "?");
+	format_state(row[2], CELL, d);
 	if (obj_number(d, "consecutive_failures", &n))
 		snprintf(row[3], CELL, "%.0f", n);
 	else

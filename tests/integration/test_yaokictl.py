@@ -154,6 +154,32 @@ def test_status_table(daemon):
     assert web.index("ok 11.8s") == header.index("LAST-RECOVERY")
 
 
+def test_status_shows_why_a_domain_is_paused(daemon):
+    reply = json.dumps({"ok": True, "host": "dom0-a", "version": "0.1.0", "hold": False,
+                        "domains": [
+                            {"name": "web01", "domid": 7, "state": "paused",
+                             "reason": "migrating away", "consecutive_failures": 0,
+                             "recoveries_in_window": 0, "last_probe": None,
+                             "last_recovery": None},
+                            {"name": "web02", "domid": 8, "state": "healthy",
+                             "reason": "guest rebooted", "consecutive_failures": 0,
+                             "recoveries_in_window": 0, "last_probe": None,
+                             "last_recovery": None},
+                            {"name": "web03", "domid": None, "state": "absent",
+                             "reason": "x" * 60 + "\x1b[31m", "consecutive_failures": 0,
+                             "recoveries_in_window": 0, "last_probe": None,
+                             "last_recovery": None}]}) + "\n"
+    fake = daemon(reply)
+    r = run("-s", fake.path, "status")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert re.match(r"web01 +7 +paused \(migrating away\) +0 +0 ", lines[2]), lines[2]
+    # A healthy domain's last reason is history, not shown.
+    assert re.match(r"web02 +8 +healthy +0 +0 ", lines[3]), lines[3]
+    assert "absent (" + "x" * 40 + "...)" in lines[4]
+    assert "\x1b" not in r.stdout
+
+
 def test_status_hold_and_one_domain(daemon):
     fake = daemon(status_reply(hold=True))
     r = run("-s", fake.path, "status", "web01")
