@@ -56,6 +56,7 @@ struct recovery {
 	bool created_by_us;
 	bool shutdown_seen;
 	int halfbuilt_domid;             /* destroy, never adopt; -1 */
+	bool create_pending;             /* a paused NAME is ours, half-built */
 	bool destroyed;                  /* yaokid destroyed an incarnation */
 	unsigned destroy_failures;
 	bool started;
@@ -158,6 +159,7 @@ recovery_enqueue(struct recovery_queue *q, const struct recovery_request *req,
 	r->created_by_us = req->created_by_us;
 	r->shutdown_seen = req->shutdown_seen;
 	r->halfbuilt_domid = req->halfbuilt_domid;
+	r->create_pending = req->create_pending;
 	TAILQ_INSERT_TAIL(&q->waiting, r, entry);
 	if (q->running >= q->max_parallel)
 		log_notice("%s: recovery waits in line (%u running, "
@@ -313,6 +315,14 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		if (strcmp(doms[i].name, r->name) == 0 &&
 		    doms[i].state != HV_DYING)
 			found = &doms[i];
+	/* Paused while a create of ours may still complete: half-built. */
+	if (found != NULL && found->state == HV_PAUSED && r->create_pending &&
+	    !r->destroyed && found->domid != r->domid) {
+		log_notice("%s: domain %d is half-built (an earlier create of "
+		    "yaokid's, never unpaused): destroying it", r->name,
+		    found->domid);
+		r->halfbuilt_domid = found->domid;
+	}
 	/* Someone else (an xl monitor, an operator) created it meanwhile. */
 	if (found != NULL && found->domid != r->domid &&
 	    found->domid != r->halfbuilt_domid &&

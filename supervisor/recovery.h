@@ -32,6 +32,9 @@ struct recovery_request {
 	int halfbuilt_domid;       /* a paused incarnation yaokid created and
 	                              never unpaused (killed midway): destroyed,
 	                              never adopted; -1: none */
+	bool create_pending;       /* an earlier attempt's create may still
+	                              complete: a paused incarnation found is
+	                              that half-built domain, not someone's */
 };
 
 enum recovery_result {

@@ -101,7 +101,9 @@ sup_domain_save(struct sup_domain *d)
 	struct yk_persist p;
 
 	persist_from_domain(d, &p);
-	persist_save(d->sup->cfg->state_dir, d->conf->name, &p);
+	if (persist_save(d->sup->cfg->state_dir, d->conf->name, &p) == 0)
+		snprintf(d->record_boot, sizeof(d->record_boot), "%s",
+		    p.boot_id);
 }
 
 /* ---- domain objects ------------------------------------------------------ */
@@ -353,7 +355,10 @@ rec_intent(void *arg, int domid)
 	snprintf(d->intent_uuid, sizeof(d->intent_uuid), "%s", d->uuid);
 	d->intent_creating = false;
 	persist_from_domain(d, &p);
-	if (persist_save(d->sup->cfg->state_dir, d->conf->name, &p) == -1) {
+	if (persist_save(d->sup->cfg->state_dir, d->conf->name, &p) == 0)
+		snprintf(d->record_boot, sizeof(d->record_boot), "%s",
+		    p.boot_id);
+	else {
 		/* Without the record a yaokid killed midway would not finish
 		 * the job: nothing is destroyed. */
 		log_errx("%s: cannot write the recovery intent record; not "
@@ -552,6 +557,7 @@ recover(struct sup_domain *d)
 	req.created_by_us = d->sm.created_by_us;
 	req.shutdown_seen = d->shutdown_seen;
 	req.halfbuilt_domid = d->halfbuilt_domid;
+	req.create_pending = d->intent && d->intent_creating;
 	sup_domain_ref(d);
 	d->rec = recovery_enqueue(d->sup->recoveries, &req, &rec_owner, d);
 	recovery_queue_kick(d->sup->recoveries);
@@ -988,6 +994,18 @@ reconcile_new_incarnation(struct sup_domain *d, const struct hv_dominfo *info,
 	/* A new incarnation, unless it is the reboot yaokid asked for. */
 	if (old >= 0 && yk_sm_probing(&d->sm) && !d->sm.reboot_pending)
 		step_kind(d, YK_EV_DOMAIN_GONE);
+	/* Our own create, which completed after its caller died: half-built. */
+	if (d->sm.state == YK_BACKOFF && op == YK_XOP_NONE &&
+	    info->state == HV_PAUSED && d->intent && d->intent_creating) {
+		struct yk_sm_event resume = { .kind = YK_EV_RESUME_RECOVERY };
+
+		log_notice("%s: domain %d is half-built (an earlier create of "
+		    "yaokid's, never unpaused): destroying it and creating the "
+		    "domain again", d->conf->name, info->domid);
+		d->halfbuilt_domid = info->domid;
+		sup_domain_step(d, &resume);
+		return;
+	}
 	/* Re-created by somebody else while yaokid waited to try again. */
 	if (d->sm.state == YK_BACKOFF && op == YK_XOP_NONE &&
 	    info->state != HV_SHUTDOWN && !is_ours(d, info)) {
