@@ -41,13 +41,16 @@ static void stub_done(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
 { (void)hv; (void)domid; (void)cb; (void)arg; }
 static void stub_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg)
 { (void)hv; (void)cfg; (void)cb; (void)arg; }
+static void stub_destroy(struct hv *hv, int domid, const struct hv_ident *who,
+    hv_done_fn *cb, void *arg)
+{ (void)hv; (void)domid; (void)who; (void)cb; (void)arg; }
 
 static const struct hv_ops stub_ops = {
 	.name = "fuzz",
 	.close = stub_close,
 	.list = stub_list,
 	.capture = stub_capture,
-	.destroy = stub_done,
+	.destroy = stub_destroy,
 	.create = stub_create,
 	.reboot = stub_done,
 };

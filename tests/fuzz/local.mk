@@ -19,7 +19,8 @@ FUZZ_LIBS = $(CONFUSE_LIBS) $(CURL_LIBS) $(EVENT_LIBS) $(JSONC_LIBS)
 FUZZ_CC = $(CLANG) $(FUZZ_CFLAGS) -o $@
 FUZZ_CONF = $(srcdir)/conf/config.c $(srcdir)/base/duration.c \
 	$(srcdir)/base/status_set.c $(srcdir)/base/log.c $(srcdir)/base/file.c \
-	$(srcdir)/base/text.c $(srcdir)/supervisor/proto/control_proto.c
+	$(srcdir)/base/text.c $(srcdir)/base/failpoint.c \
+	$(srcdir)/supervisor/proto/control_proto.c
 FUZZ_SUP = $(srcdir)/supervisor/supervisor.c $(srcdir)/supervisor/recovery.c \
 	$(srcdir)/supervisor/persist.c $(srcdir)/supervisor/hook.c \
 	$(srcdir)/supervisor/metrics.c $(srcdir)/supervisor/status_json.c \
