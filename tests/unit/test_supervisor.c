@@ -215,6 +215,140 @@ test_dropped_mid_recovery_created_and_intent_cleared(void **state)
 	assert_false(sup_busy(f->s));
 }
 
+/* ---- Xen's own tools, boots, half-built domains --------------------------- */
+
+static void
+set_named(struct fixture *f, size_t i, const char *name, int domid,
+    enum hv_dstate st, enum yk_shutdown_reason r)
+{
+	stub_hv_set(&f->st, i, name, domid, st, r);
+	f->st.doms[i].migrating = hv_migrating_name(name);
+}
+
+/* A failing domain starts migrating away: paused, probes stop, no recovery. */
+static void
+test_migration_away_is_hands_off_then_absent(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_sm_event fail = { .kind = YK_EV_PROBE, .ok = false };
+
+	start_running(f);
+	sup_domain_step(f->d, &fail);
+	set_named(f, 0, "web01--migratedaway", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	assert_string_equal(f->d->sm.reason, "migrating away");
+	assert_int_equal(f->d->sm.xen_op, YK_XOP_MIGRATING_OUT);
+	/* Probes still in flight count for nothing. */
+	sup_domain_step(f->d, &fail);
+	sup_domain_step(f->d, &fail);
+	sup_domain_step(f->d, &fail);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	f->st.ndoms = 0;                      /* it now runs elsewhere */
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_ABSENT);
+	assert_string_equal(f->d->sm.reason, "migrated away");
+	assert_null(strstr(stub_log, "destroy"));
+	assert_null(strstr(stub_log, "create"));
+}
+
+/* An incoming migration keeps its domid when it takes the name: captured. */
+static void
+test_incoming_migration_is_captured_on_arrival(void **state)
+{
+	struct fixture *f = *state;
+
+	set_named(f, 0, "web01--incoming", 7, HV_PAUSED, YK_SD_UNKNOWN);
+	sup_start(f->s);
+	pump(f);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	assert_string_equal(f->d->sm.reason, "migrating in");
+	assert_null(strstr(stub_log, "capture"));
+	set_named(f, 0, "web01", 7, HV_RUNNING, YK_SD_UNKNOWN);
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_STARTING);
+	assert_int_equal(f->d->domid, 7);
+	assert_non_null(strstr(stub_log, "capture:7"));
+}
+
+/* An intent of another boot whose domain is absent: never re-created. */
+static void
+test_intent_of_another_boot_makes_unrecoverable(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_persist p;
+
+	memset(&p, 0, sizeof(p));
+	p.created_domid = -1;
+	p.intent = true;
+	p.intent_domid = 3;
+	p.intent_creating = true;
+	snprintf(p.boot_id, sizeof(p.boot_id), "old-boot");
+	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
+	snprintf(f->st.hv.boot_id, sizeof(f->st.hv.boot_id), "new-boot");
+	/* Domain 3 of the new boot is somebody else entirely. */
+	set_named(f, 0, "db01", 3, HV_RUNNING, YK_SD_UNKNOWN);
+	sup_start(f->s);
+	pump(f);
+	assert_int_equal(f->d->sm.state, YK_UNRECOVERABLE);
+	assert_string_equal(f->d->sm.reason, "host restarted during a recovery; "
+	    "not re-created (it may run elsewhere)");
+	assert_null(strstr(stub_log, "destroy"));
+	assert_null(strstr(stub_log, "create"));
+	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
+	assert_false(p.intent);
+	assert_true(p.unrecoverable);
+	assert_string_equal(p.boot_id, "new-boot");
+}
+
+/* The same intent on the same boot: the recovery is finished. */
+static void
+test_intent_of_this_boot_is_finished(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_persist p;
+
+	f->st.capture_json = "{\"c_info\":{}}";
+	memset(&p, 0, sizeof(p));
+	p.created_domid = -1;
+	p.intent = true;
+	p.intent_domid = 3;
+	snprintf(p.boot_id, sizeof(p.boot_id), "this-boot");
+	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
+	assert_int_equal(persist_save_config(f->dir, "web01", "{\"c_info\":{}}"), 0);
+	snprintf(f->st.hv.boot_id, sizeof(f->st.hv.boot_id), "this-boot");
+	sup_start(f->s);
+	pump(f);
+	pump(f);
+	assert_non_null(strstr(stub_log, "create:"));
+	assert_int_equal(f->d->sm.state, YK_STARTING);
+}
+
+/* A paused domain found while an intent says our create had begun. */
+static void
+test_half_built_domain_is_destroyed(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_persist p;
+
+	memset(&p, 0, sizeof(p));
+	p.created_domid = -1;
+	p.intent = true;
+	p.intent_domid = 3;
+	p.intent_creating = true;
+	snprintf(p.boot_id, sizeof(p.boot_id), "this-boot");
+	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
+	assert_int_equal(persist_save_config(f->dir, "web01", "{\"c_info\":{}}"), 0);
+	snprintf(f->st.hv.boot_id, sizeof(f->st.hv.boot_id), "this-boot");
+	set_named(f, 0, "web01", 8, HV_PAUSED, YK_SD_UNKNOWN);
+	sup_start(f->s);
+	pump(f);
+	pump(f);
+	assert_non_null(strstr(stub_log, "destroy:8"));
+	assert_non_null(strstr(stub_log, "create:"));
+	assert_true(strstr(stub_log, "destroy:8") < strstr(stub_log, "create:"));
+}
+
 int
 main(void)
 {
@@ -225,6 +359,11 @@ main(void)
 		T(test_crash_starts_recovery),
 		T(test_vanishes_while_not_recovering_absent),
 		T(test_dropped_mid_recovery_created_and_intent_cleared),
+		T(test_migration_away_is_hands_off_then_absent),
+		T(test_incoming_migration_is_captured_on_arrival),
+		T(test_intent_of_another_boot_makes_unrecoverable),
+		T(test_intent_of_this_boot_is_finished),
+		T(test_half_built_domain_is_destroyed),
 	};
 
 	log_init("test_supervisor", 1, 0);
