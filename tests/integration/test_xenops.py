@@ -432,3 +432,25 @@ def test_unwritable_intent_means_no_destroy(sim_factory, yaokid_factory):
     # Once the disk is writable again the recovery goes ahead.
     wait_for(lambda: (sim.domid("web01") or old) != old, 30,
              what="web01 recovered once the intent can be written")
+
+
+# ---- a restart of yaokid does not blind it ---------------------------------------
+
+
+def test_restart_of_yaokid_counts_the_start_period_from_the_domains_start(
+        sim_factory, yaokid_factory):
+    sim, y = make(sim_factory, yaokid_factory, defaults={"start_period": "4s"})
+    started = sim.ctl("list")["domains"][0]["start_time"]
+    # The domains are older than their start period...
+    wait_for(lambda: time.time() - started > 4.5, 10, what="domains 4.5 s old")
+    y.stop()
+    sim.ctl("guest", "web01", "hang")
+    cut = len(y.log())
+    t0 = time.monotonic()
+    y.start()
+    # ...so a hung guest found at yaokid's start is failed at once, not
+    # given a fresh start period from yaokid's own start.
+    wait_for(lambda: "web01: destroying domain" in y.log()[cut:], 20,
+             what="web01 recovered")
+    assert time.monotonic() - t0 < 4.0, y.log()[cut:]
+    assert "web01: starting -> failing" in y.log()[cut:]
