@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ struct sim_call {
 	struct event *deadline;
 	struct hv_sim *sim;
 	int offline;                  /* queued while simhv was unreachable */
+	bool owns_arg;                /* arg is the backend's own continuation:
+	                                 freed if the call never completes */
 };
 TAILQ_HEAD(sim_call_list, sim_call);
 
@@ -616,6 +619,7 @@ sim_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
 	c->arg = arg;
 	sim_request(sim, REQ_LIST, "list", "brief", NULL, (void *)destroy_checked,
 	    c);
+	TAILQ_LAST(&sim->pending, sim_call_list)->owns_arg = true;
 }
 
 static void
@@ -652,6 +656,7 @@ created_paused(void *arg, int err, int domid, const char *errmsg)
 	yk_failpoint("unpause", label);
 	sim_request_domid(c->sim, REQ_UNPAUSE, "unpause", domid,
 	    (void *)unpaused, c);
+	TAILQ_LAST(&c->sim->pending, sim_call_list)->owns_arg = true;
 }
 
 static void
@@ -666,6 +671,7 @@ sim_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg)
 	c->arg = arg;
 	sim_request(c->sim, REQ_CREATE, "create", cfg, "paused",
 	    (void *)created_paused, c);
+	TAILQ_LAST(&c->sim->pending, sim_call_list)->owns_arg = true;
 }
 
 static void
@@ -683,6 +689,8 @@ sim_close(struct hv *hv)
 
 	while ((r = TAILQ_FIRST(&sim->pending)) != NULL) {
 		TAILQ_REMOVE(&sim->pending, r, entry);
+		if (r->owns_arg)
+			free(r->arg);
 		req_free(r);
 	}
 	if (sim->req_bev != NULL)
