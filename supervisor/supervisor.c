@@ -1335,8 +1335,11 @@ sup_free(struct sup *s)
 	struct sup_domain *d;
 
 	sup_stop(s);
-	while ((d = TAILQ_FIRST(&s->domains)) != NULL)
+	while ((d = TAILQ_FIRST(&s->domains)) != NULL) {
+		/* The hypervisor is closed: the calls that held d never end. */
+		d->refs = 1;
 		domain_remove(s, d);
+	}
 	recovery_queue_free(s->recoveries);
 	event_free(s->list_timer);
 	probe_engine_free(s->probes);

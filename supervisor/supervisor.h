@@ -113,6 +113,7 @@ struct sup {
 
 struct sup *sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv);
 void sup_start(struct sup *s);
+/* After the hypervisor backend was closed (nothing calls back any more). */
 void sup_free(struct sup *s);
 /* A clean stop begins: no new list, no queued recovery starts. */
 void sup_stop(struct sup *s);

@@ -420,9 +420,11 @@ static void
 teardown(void)
 {
 	control_close(yk.ctl);
+	/* First the backend: its calls still pending are dropped, so nothing
+	 * calls back into the supervisor any more. */
+	yk.hv->ops->close(yk.hv);
 	sup_free(yk.sup);
 	hook_forget_all();
-	yk.hv->ops->close(yk.hv);
 	event_free(yk.sig_hup);
 	event_free(yk.sig_term);
 	event_free(yk.sig_int);
