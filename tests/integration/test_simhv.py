@@ -257,8 +257,11 @@ def start(tmp_path):
         log = sim.logtext()
         if rc != 0:
             problems.append("simhv exited %s" % rc)
-        if "Sanitizer" in log or "runtime error:" in log:
-            problems.append("sanitizer report in %s" % sim.tmp)
+        for mark in ("Sanitizer", "runtime error:"):
+            if mark in log:
+                i = log.index(mark)
+                problems.append("sanitizer report in %s:\n%s" %
+                                (sim.tmp, log[max(0, i - 200):i + 3000]))
     assert not problems, problems
 
 

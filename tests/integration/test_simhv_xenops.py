@@ -14,40 +14,12 @@ import time
 import pytest
 
 from conftest import wait_for
-from test_simhv import (AddrPool, LineReader, Sim, answers_ok, domain_conf,
-                        refused)
+# The fixtures pool and start come from test_simhv, as pytest finds them
+# among this module's names.
+from test_simhv import (LineReader, answers_ok, domain_conf, pool,  # noqa: F401
+                        refused, start)
 
 POLL = 0.05
-
-
-@pytest.fixture
-def pool():
-    return AddrPool()
-
-
-@pytest.fixture
-def start(tmp_path):
-    sims = []
-
-    def _start(conf_text, sub=None):
-        d = tmp_path / sub if sub else tmp_path
-        d.mkdir(exist_ok=True)
-        sim = Sim(d, conf_text)
-        sims.append(sim)
-        return sim
-
-    yield _start
-    problems = []
-    for sim in sims:
-        rc = sim.stop()
-        log = sim.logtext()
-        if rc != 0:
-            problems.append("simhv exited %s" % rc)
-        for mark in ("Sanitizer", "runtime error:"):
-            if mark in log:
-                i = log.index(mark)
-                problems.append("sanitizer report in %s:\n%s" % (sim.tmp, log[max(0, i - 200):i + 3000]))
-    assert not problems, problems
 
 
 def block(name, ip, port, extra=""):

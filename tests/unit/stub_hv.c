@@ -198,6 +198,7 @@ stub_hv_set(struct stub_hv *st, size_t i, const char *name, int domid,
 	d->domid = domid;
 	d->state = state;
 	d->reason = reason;
+	d->migrating = hv_migrating_name(name);   /* as the backends do */
 	if (i >= st->ndoms)
 		st->ndoms = i + 1;
 }

@@ -270,14 +270,6 @@ test_intent_write_failure_destroys_nothing(void **state)
 
 /* ---- Xen's own tools win; never two copies -------------------------------- */
 
-static void
-set_named(struct fixture *f, size_t i, const char *name, int domid,
-    enum hv_dstate st, enum yk_shutdown_reason r)
-{
-	stub_hv_set(&f->st, i, name, domid, st, r);
-	f->st.doms[i].migrating = hv_migrating_name(name);
-}
-
 /* A migration away began while the recovery waited: nothing is done. */
 static void
 test_migration_away_cancels_before_destroy(void **state)
@@ -285,7 +277,7 @@ test_migration_away_cancels_before_destroy(void **state)
 	struct fixture *f = *state;
 	struct owner o = { .name = "web01", .config = "{cfg}" };
 
-	set_named(f, 0, "web01--migratedaway", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01--migratedaway", 5, HV_RUNNING, YK_SD_UNKNOWN);
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
@@ -303,7 +295,7 @@ test_save_in_progress_cancels(void **state)
 	struct fixture *f = *state;
 	struct owner o = { .name = "web01", .config = "{cfg}" };
 
-	set_named(f, 0, "web01", 5, HV_SHUTDOWN, YK_SD_SUSPEND);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_SUSPEND);
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
@@ -318,12 +310,12 @@ test_incoming_after_destroy_cancels_the_create(void **state)
 	struct fixture *f = *state;
 	struct owner o = { .name = "web01", .config = "{cfg}" };
 
-	set_named(f, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
 	f->st.hold_destroy = true;
 	recover(f, &o, 5);
 	assert_false(stub_loop_until(f->base, owner_done, &o));
 	assert_non_null(strstr(stub_log, "destroy:5"));
-	set_named(f, 0, "web01--incoming", 8, HV_PAUSED, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01--incoming", 8, HV_PAUSED, YK_SD_UNKNOWN);
 	f->st.ndoms = 1;
 	stub_release(&f->st);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
@@ -343,7 +335,7 @@ test_refused_destroy_never_creates(void **state)
 {
 	struct fixture *f = *state;
 	struct owner o = { .name = "web01", .config = "{cfg}" };
-	set_named(f, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
 	f->st.refuse_destroy = true;
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
@@ -364,7 +356,7 @@ test_halfbuilt_is_destroyed_not_adopted(void **state)
 	struct recovery_request req = { .name = "web01", .domid = 4,
 	    .halfbuilt_domid = 6 };
 
-	set_named(f, 0, "web01", 6, HV_PAUSED, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01", 6, HV_PAUSED, YK_SD_UNKNOWN);
 	recovery_enqueue(f->q, &req, &owner_ops, &o);
 	recovery_queue_kick(f->q);
 	assert_true(stub_loop_until(f->base, owner_done, &o));

@@ -217,12 +217,22 @@ test_dropped_mid_recovery_created_and_intent_cleared(void **state)
 
 /* ---- Xen's own tools, boots, half-built domains --------------------------- */
 
+/* An intent record (to destroy domain 3) written on boot, as a yaokid
+ * killed midway leaves it; creating: its create had started. */
 static void
-set_named(struct fixture *f, size_t i, const char *name, int domid,
-    enum hv_dstate st, enum yk_shutdown_reason r)
+save_intent(struct fixture *f, const char *boot, bool creating)
 {
-	stub_hv_set(&f->st, i, name, domid, st, r);
-	f->st.doms[i].migrating = hv_migrating_name(name);
+	struct yk_persist p;
+
+	memset(&p, 0, sizeof(p));
+	p.created_domid = -1;
+	p.intent = true;
+	p.intent_domid = 3;
+	p.intent_creating = creating;
+	snprintf(p.boot_id, sizeof(p.boot_id), "%s", boot);
+	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
+	assert_int_equal(persist_save_config(f->dir, "web01", "{\"c_info\":{}}"),
+	    0);
 }
 
 /* A failing domain starts migrating away: paused, probes stop, no recovery. */
@@ -234,7 +244,7 @@ test_migration_away_is_hands_off_then_absent(void **state)
 
 	start_running(f);
 	sup_domain_step(f->d, &fail);
-	set_named(f, 0, "web01--migratedaway", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01--migratedaway", 5, HV_RUNNING, YK_SD_UNKNOWN);
 	relist(f);
 	assert_int_equal(f->d->sm.state, YK_PAUSED);
 	assert_string_equal(f->d->sm.reason, "migrating away");
@@ -258,13 +268,13 @@ test_incoming_migration_is_captured_on_arrival(void **state)
 {
 	struct fixture *f = *state;
 
-	set_named(f, 0, "web01--incoming", 7, HV_PAUSED, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01--incoming", 7, HV_PAUSED, YK_SD_UNKNOWN);
 	sup_start(f->s);
 	pump(f);
 	assert_int_equal(f->d->sm.state, YK_PAUSED);
 	assert_string_equal(f->d->sm.reason, "migrating in");
 	assert_null(strstr(stub_log, "capture"));
-	set_named(f, 0, "web01", 7, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01", 7, HV_RUNNING, YK_SD_UNKNOWN);
 	relist(f);
 	assert_int_equal(f->d->sm.state, YK_STARTING);
 	assert_int_equal(f->d->domid, 7);
@@ -278,16 +288,10 @@ test_intent_of_another_boot_makes_unrecoverable(void **state)
 	struct fixture *f = *state;
 	struct yk_persist p;
 
-	memset(&p, 0, sizeof(p));
-	p.created_domid = -1;
-	p.intent = true;
-	p.intent_domid = 3;
-	p.intent_creating = true;
-	snprintf(p.boot_id, sizeof(p.boot_id), "old-boot");
-	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
+	save_intent(f, "old-boot", true);
 	snprintf(f->st.hv.boot_id, sizeof(f->st.hv.boot_id), "new-boot");
 	/* Domain 3 of the new boot is somebody else entirely. */
-	set_named(f, 0, "db01", 3, HV_RUNNING, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "db01", 3, HV_RUNNING, YK_SD_UNKNOWN);
 	sup_start(f->s);
 	pump(f);
 	assert_int_equal(f->d->sm.state, YK_UNRECOVERABLE);
@@ -306,16 +310,9 @@ static void
 test_intent_of_this_boot_is_finished(void **state)
 {
 	struct fixture *f = *state;
-	struct yk_persist p;
 
 	f->st.capture_json = "{\"c_info\":{}}";
-	memset(&p, 0, sizeof(p));
-	p.created_domid = -1;
-	p.intent = true;
-	p.intent_domid = 3;
-	snprintf(p.boot_id, sizeof(p.boot_id), "this-boot");
-	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
-	assert_int_equal(persist_save_config(f->dir, "web01", "{\"c_info\":{}}"), 0);
+	save_intent(f, "this-boot", false);
 	snprintf(f->st.hv.boot_id, sizeof(f->st.hv.boot_id), "this-boot");
 	sup_start(f->s);
 	pump(f);
@@ -329,18 +326,10 @@ static void
 test_half_built_domain_is_destroyed(void **state)
 {
 	struct fixture *f = *state;
-	struct yk_persist p;
 
-	memset(&p, 0, sizeof(p));
-	p.created_domid = -1;
-	p.intent = true;
-	p.intent_domid = 3;
-	p.intent_creating = true;
-	snprintf(p.boot_id, sizeof(p.boot_id), "this-boot");
-	assert_int_equal(persist_save(f->dir, "web01", &p), 0);
-	assert_int_equal(persist_save_config(f->dir, "web01", "{\"c_info\":{}}"), 0);
+	save_intent(f, "this-boot", true);
 	snprintf(f->st.hv.boot_id, sizeof(f->st.hv.boot_id), "this-boot");
-	set_named(f, 0, "web01", 8, HV_PAUSED, YK_SD_UNKNOWN);
+	stub_hv_set(&f->st, 0, "web01", 8, HV_PAUSED, YK_SD_UNKNOWN);
 	sup_start(f->s);
 	pump(f);
 	pump(f);
