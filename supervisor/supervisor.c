@@ -1070,6 +1070,9 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 	}
 	if (info->domid != d->domid)
 		reconcile_new_incarnation(d, info, op);
+	else if (strcmp(d->uuid, info->uuid) != 0)
+		/* A domain yaokid created: its uuid is first seen here. */
+		snprintf(d->uuid, sizeof(d->uuid), "%s", info->uuid);
 	if (op != YK_XOP_NONE)
 		return;            /* neither probed nor recovered meanwhile */
 	switch (info->state) {
