@@ -32,7 +32,8 @@ tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_proto_LDADD = libykproto.a libykbase.a $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_persist
-tests_unit_test_persist_SOURCES = tests/unit/test_persist.c
+tests_unit_test_persist_SOURCES = tests/unit/test_persist.c \
+	tests/unit/scratch.c tests/unit/scratch.h
 tests_unit_test_persist_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_persist_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_persist_LDADD = libykcore.a libyksm.a libykhv.a libykconf.a \
@@ -40,7 +41,8 @@ tests_unit_test_persist_LDADD = libykcore.a libyksm.a libykhv.a libykconf.a \
 	$(CURL_LIBS) $(EVENT_LIBS)
 
 check_PROGRAMS += tests/unit/test_base
-tests_unit_test_base_SOURCES = tests/unit/test_base.c
+tests_unit_test_base_SOURCES = tests/unit/test_base.c \
+	tests/unit/scratch.c tests/unit/scratch.h
 tests_unit_test_base_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_base_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_base_LDADD = libykbase.a $(CMOCKA_LIBS)

@@ -30,64 +30,7 @@
 #include "file.h"
 #include "text.h"
 #include "unix_socket.h"
-
-/* ---- a scratch directory per test --------------------------------------- */
-
-static int
-rm_rf(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *dp;
-
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path);
-	chmod(path, 0700);
-	if ((dp = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		rm_rf(sub);
-	}
-	closedir(dp);
-	return rmdir(path);
-}
-
-static int
-setup_dir(void **state)
-{
-	char *dir;
-
-	if ((dir = strdup("/tmp/test_base.XXXXXX")) == NULL)
-		return -1;
-	if (mkdtemp(dir) == NULL) {
-		free(dir);
-		return -1;
-	}
-	*state = dir;
-	return 0;
-}
-
-static int
-teardown_dir(void **state)
-{
-	char *dir = *state;
-
-	rm_rf(dir);
-	free(dir);
-	return 0;
-}
-
-static void
-path_in(char *buf, size_t len, const char *dir, const char *file)
-{
-	assert_true((size_t)snprintf(buf, len, "%s/%s", dir, file) < len);
-}
+#include "scratch.h"
 
 static void
 write_file(const char *path, const char *text, size_t len)
@@ -124,7 +67,7 @@ test_read_whole_file(void **state)
 	const char *dir = *state;
 	size_t len = 12345, i;
 
-	path_in(path, sizeof(path), dir, "f");
+	scratch_path(path, sizeof(path), dir, "f");
 	write_file(path, "hello\nworld\n", 12);
 	assert_non_null(text = yk_file_read(path, 1024, 0, &len));
 	assert_int_equal(len, 12);
@@ -153,7 +96,7 @@ test_read_empty_file(void **state)
 	const char *dir = *state;
 	size_t len = 99;
 
-	path_in(path, sizeof(path), dir, "empty");
+	scratch_path(path, sizeof(path), dir, "empty");
 	write_file(path, "", 0);
 	assert_non_null(text = yk_file_read(path, 0, YK_FILE_NO_NUL, &len));
 	assert_int_equal(len, 0);
@@ -168,7 +111,7 @@ test_read_max_size(void **state)
 	const char *dir = *state;
 	size_t len;
 
-	path_in(path, sizeof(path), dir, "f");
+	scratch_path(path, sizeof(path), dir, "f");
 	write_file(path, "0123456789", 10);
 	/* Exactly max bytes is fine; one more is EFBIG. */
 	assert_non_null(text = yk_file_read(path, 10, 0, &len));
@@ -196,13 +139,13 @@ test_read_errors(void **state)
 	assert_int_equal(errno, EISDIR);
 
 	/* Missing. */
-	path_in(path, sizeof(path), dir, "missing");
+	scratch_path(path, sizeof(path), dir, "missing");
 	errno = 0;
 	assert_null(yk_file_read(path, 1024, 0, &len));
 	assert_int_equal(errno, ENOENT);
 
 	/* A NUL byte inside: refused only with YK_FILE_NO_NUL. */
-	path_in(path, sizeof(path), dir, "nul");
+	scratch_path(path, sizeof(path), dir, "nul");
 	write_file(path, "ab\0cd", 5);
 	errno = 0;
 	assert_null(yk_file_read(path, 1024, YK_FILE_NO_NUL, &len));
@@ -213,7 +156,7 @@ test_read_errors(void **state)
 	free(text);
 
 	/* A symbolic link: refused only with YK_FILE_NOFOLLOW. */
-	path_in(link_path, sizeof(link_path), dir, "link");
+	scratch_path(link_path, sizeof(link_path), dir, "link");
 	assert_int_equal(symlink(path, link_path), 0);
 	errno = 0;
 	assert_null(yk_file_read(link_path, 1024, YK_FILE_NOFOLLOW, &len));
@@ -234,7 +177,7 @@ test_write_atomic_content_and_mode(void **state)
 	mode_t old;
 	size_t len;
 
-	path_in(path, sizeof(path), dir, "out");
+	scratch_path(path, sizeof(path), dir, "out");
 	old = umask(0);
 	assert_int_equal(yk_file_write_atomic(path, "first\n", 6, 0640), 0);
 	assert_int_equal(stat(path, &st), 0);
@@ -303,9 +246,9 @@ test_write_atomic_failure_leaves_old_file(void **state)
 	struct stat st;
 	size_t len;
 
-	path_in(sub, sizeof(sub), dir, "ro");
+	scratch_path(sub, sizeof(sub), dir, "ro");
 	assert_int_equal(mkdir(sub, 0700), 0);
-	path_in(path, sizeof(path), sub, "out");
+	scratch_path(path, sizeof(path), sub, "out");
 	assert_int_equal(yk_file_write_atomic(path, "old", 3, 0644), 0);
 	/* Searchable, not writable, by anyone but root. */
 	assert_int_equal(chmod(dir, 0711), 0);
@@ -321,7 +264,7 @@ test_write_atomic_failure_leaves_old_file(void **state)
 	assert_int_equal(count_entries(sub), 1);
 
 	/* A missing directory: -1, ENOENT, nothing created. */
-	path_in(path, sizeof(path), dir, "nodir/out");
+	scratch_path(path, sizeof(path), dir, "nodir/out");
 	errno = 0;
 	assert_int_equal(yk_file_write_atomic(path, "x", 1, 0600), -1);
 	assert_int_equal(errno, ENOENT);
@@ -412,7 +355,7 @@ test_listen_mode_and_connect(void **state)
 	struct stat st;
 	char c = 0;
 
-	path_in(path, sizeof(path), dir, "ctl.sock");
+	scratch_path(path, sizeof(path), dir, "ctl.sock");
 	lfd = yk_unix_listen(path, 0660, (gid_t)-1, "yaokid", err, sizeof(err));
 	assert_true(lfd >= 0);
 	assert_string_equal(err, "");
@@ -457,7 +400,7 @@ test_listen_replaces_stale_socket(void **state)
 	struct stat st;
 
 	/* A socket file nobody accepts on: bound, then closed. */
-	path_in(path, sizeof(path), dir, "stale.sock");
+	scratch_path(path, sizeof(path), dir, "stale.sock");
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	assert_true(strlen(path) < sizeof(sun.sun_path));
@@ -487,7 +430,7 @@ test_listen_does_not_steal_a_live_socket(void **state)
 	int lfd, cfd, afd;
 	struct stat st1, st2;
 
-	path_in(path, sizeof(path), dir, "live.sock");
+	scratch_path(path, sizeof(path), dir, "live.sock");
 	lfd = yk_unix_listen(path, 0600, (gid_t)-1, "yaokid", err, sizeof(err));
 	assert_true(lfd >= 0);
 	assert_int_equal(lstat(path, &st1), 0);
@@ -517,7 +460,7 @@ test_listen_refuses_a_regular_file(void **state)
 	char *text;
 	size_t len;
 
-	path_in(path, sizeof(path), dir, "not.sock");
+	scratch_path(path, sizeof(path), dir, "not.sock");
 	write_file(path, "precious", 8);
 	assert_int_equal(yk_unix_listen(path, 0600, (gid_t)-1, "yaokid", err,
 	    sizeof(err)), -1);
@@ -576,7 +519,7 @@ test_connect_nothing_there(void **state)
 	char path[PATH_MAX];
 	const char *dir = *state;
 
-	path_in(path, sizeof(path), dir, "none.sock");
+	scratch_path(path, sizeof(path), dir, "none.sock");
 	errno = 0;
 	assert_int_equal(yk_unix_connect(path, 0), -1);
 	assert_int_equal(errno, ENOENT);
@@ -585,7 +528,7 @@ test_connect_nothing_there(void **state)
 int
 main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, scratch_setup, scratch_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_read_whole_file),
 		T(test_read_empty_file),

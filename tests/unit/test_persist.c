@@ -26,66 +26,9 @@
 #include "file.h"
 #include "log.h"
 #include "persist.h"
+#include "scratch.h"
 
 #define NAME "web01"
-
-/* ---- a scratch directory per test --------------------------------------- */
-
-static int
-rm_rf(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *dp;
-
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path);
-	chmod(path, 0700);
-	if ((dp = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		rm_rf(sub);
-	}
-	closedir(dp);
-	return rmdir(path);
-}
-
-static int
-setup_dir(void **state)
-{
-	char *dir;
-
-	if ((dir = strdup("/tmp/test_persist.XXXXXX")) == NULL)
-		return -1;
-	if (mkdtemp(dir) == NULL) {
-		free(dir);
-		return -1;
-	}
-	*state = dir;
-	return 0;
-}
-
-static int
-teardown_dir(void **state)
-{
-	char *dir = *state;
-
-	rm_rf(dir);
-	free(dir);
-	return 0;
-}
-
-static void
-path_in(char *buf, size_t len, const char *dir, const char *file)
-{
-	assert_true((size_t)snprintf(buf, len, "%s/%s", dir, file) < len);
-}
 
 static void
 write_file(const char *dir, const char *file, const char *text, size_t len)
@@ -93,7 +36,7 @@ write_file(const char *dir, const char *file, const char *text, size_t len)
 	char path[PATH_MAX];
 	FILE *f;
 
-	path_in(path, sizeof(path), dir, file);
+	scratch_path(path, sizeof(path), dir, file);
 	assert_non_null(f = fopen(path, "w"));
 	assert_int_equal(fwrite(text, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
@@ -160,7 +103,7 @@ assert_moved_aside(const char *dir, const char *file, time_t before,
 	assert_int_equal(errno, 0);
 	assert_int_equal(*end, '\0');
 	assert_true(t >= (long long)before && t <= (long long)after);
-	path_in(path, sizeof(path), dir, names);
+	scratch_path(path, sizeof(path), dir, names);
 	assert_int_equal(lstat(path, &st), 0);
 	if (modep != NULL)
 		*modep = st.st_mode & S_IFMT;
@@ -251,7 +194,7 @@ test_dir_prepare_creates_0700(void **state)
 	struct stat st;
 	mode_t old;
 
-	path_in(path, sizeof(path), dir, "var/lib/yaoki");
+	scratch_path(path, sizeof(path), dir, "var/lib/yaoki");
 	old = umask(022);
 	assert_int_equal(persist_dir_prepare(path, err, sizeof(err)), 0);
 	umask(old);
@@ -289,7 +232,7 @@ test_dir_prepare_refuses_a_regular_file(void **state)
 	size_t len;
 
 	write_file(dir, "state", "not a dir", 9);
-	path_in(path, sizeof(path), dir, "state");
+	scratch_path(path, sizeof(path), dir, "state");
 	assert_int_equal(persist_dir_prepare(path, err, sizeof(err)), -1);
 	snprintf(expect, sizeof(expect), "state dir %s: not a directory", path);
 	assert_string_equal(err, expect);
@@ -433,11 +376,11 @@ test_files_are_0600(void **state)
 	assert_int_equal(persist_save(dir, NAME, &p), 0);
 	assert_int_equal(persist_save_config(dir, NAME, "{}"), 0);
 	umask(old);
-	path_in(path, sizeof(path), dir, NAME ".state.json");
+	scratch_path(path, sizeof(path), dir, NAME ".state.json");
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
-	path_in(path, sizeof(path), dir, NAME ".domain.json");
+	scratch_path(path, sizeof(path), dir, NAME ".domain.json");
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -542,12 +485,12 @@ test_reject_truncated_save(void **state)
 
 	full_record(&in);
 	assert_int_equal(persist_save(dir, NAME, &in), 0);
-	path_in(path, sizeof(path), dir, NAME ".state.json");
+	scratch_path(path, sizeof(path), dir, NAME ".state.json");
 	text = read_whole(path, &len);
 	assert_true(len > 20);
 	/* Every proper prefix of a good file is a torn write. */
 	assert_state_rejected(dir, text, len / 2);
-	rm_rf(dir);
+	scratch_remove(dir);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_state_rejected(dir, text, len - 1);
 	free(text);
@@ -610,12 +553,12 @@ test_symlink_is_not_followed(void **state)
 	size_t len;
 
 	/* A good record of NAME, reached through a link from elsewhere. */
-	path_in(other, sizeof(other), dir, "elsewhere");
+	scratch_path(other, sizeof(other), dir, "elsewhere");
 	assert_int_equal(mkdir(other, 0700), 0);
 	full_record(&in);
 	assert_int_equal(persist_save(other, NAME, &in), 0);
-	path_in(target, sizeof(target), other, NAME ".state.json");
-	path_in(link_path, sizeof(link_path), dir, NAME ".state.json");
+	scratch_path(target, sizeof(target), other, NAME ".state.json");
+	scratch_path(link_path, sizeof(link_path), dir, NAME ".state.json");
 	assert_int_equal(symlink(target, link_path), 0);
 
 	memset(&p, 0xa5, sizeof(p));
@@ -628,7 +571,7 @@ test_symlink_is_not_followed(void **state)
 	list_dir(dir, names, sizeof(names));
 	assert_int_equal(strncmp(names, "elsewhere " NAME ".state.json.corrupt-",
 	    strlen("elsewhere " NAME ".state.json.corrupt-")), 0);
-	path_in(link_path, sizeof(link_path), dir,
+	scratch_path(link_path, sizeof(link_path), dir,
 	    names + strlen("elsewhere "));
 	assert_int_equal(lstat(link_path, &(struct stat){ 0 }), 0);
 	n = readlink(link_path, buf, sizeof(buf) - 1);
@@ -651,7 +594,7 @@ test_symlink_is_not_followed(void **state)
 	assert_same_record(&p, &in);
 
 	/* Saving over a link replaces the link, never writes through it. */
-	path_in(link_path, sizeof(link_path), dir, NAME ".state.json");
+	scratch_path(link_path, sizeof(link_path), dir, NAME ".state.json");
 	assert_int_equal(symlink(target, link_path), 0);
 	text = read_whole(target, &len);
 	in.streak = 1;
@@ -742,7 +685,7 @@ REJECT_CONFIG_TEST(test_config_empty_rejected, "")
 int
 main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, scratch_setup, scratch_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_dir_prepare_creates_0700),
 		T(test_dir_prepare_removes_stale_temporaries),
