@@ -18,8 +18,38 @@ yk_unitdir = unitdir='$(systemdsystemunitdir)'; \
 	unitdir=`$(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null`; \
 	test -n "$$unitdir" || unitdir=/lib/systemd/system
 
-install-data-local: install-yaoki-service
-uninstall-local: uninstall-yaoki-service
+install-data-local: install-yaoki-service install-yaoki-conf
+uninstall-local: uninstall-yaoki-service uninstall-yaoki-conf
+
+# $(sysconfdir)/yaoki/yaoki.conf: the example with its domain blocks
+# commented out, so that a fresh install supervises nothing until the
+# operator names a domain (an example "web01" must never judge a real one).
+# An existing file is the operator's: never overwritten, and removed by
+# uninstall only while it is still the one installed.
+yk_conf_gen = { echo '\# Installed by make install from conf/yaoki.conf: no domain is'; \
+	echo '\# supervised until you add a domain block (yaoki.conf(5)).'; \
+	$(yk_edit) -e '/^domain "/,$$s/^/\#/' < $(srcdir)/conf/yaoki.conf; }
+yk_conf = $(DESTDIR)$(sysconfdir)/yaoki/yaoki.conf
+
+install-yaoki-conf:
+	@if test -f "$(yk_conf)"; then \
+		echo " keeping $(yk_conf)"; \
+	else \
+		echo " installing $(yk_conf)"; \
+		$(MKDIR_P) "$(DESTDIR)$(sysconfdir)/yaoki" && \
+		$(yk_conf_gen) > yaoki.conf.tmp && \
+		$(INSTALL) -m 0640 yaoki.conf.tmp "$(yk_conf)" && \
+		rm -f yaoki.conf.tmp; \
+	fi
+
+uninstall-yaoki-conf:
+	@$(yk_conf_gen) > yaoki.conf.tmp; \
+	if test -f "$(yk_conf)" && cmp -s yaoki.conf.tmp "$(yk_conf)"; then \
+		rm -f "$(yk_conf)"; \
+	elif test -f "$(yk_conf)"; then \
+		echo " keeping $(yk_conf) (changed since install)"; \
+	fi; \
+	rm -f yaoki.conf.tmp
 
 install-yaoki-service:
 	@$(yk_unitdir); \
@@ -39,5 +69,6 @@ uninstall-yaoki-service:
 	rm -f "$(DESTDIR)$$unitdir/yaokid.service"
 	rm -f "$(DESTDIR)$(sysconfdir)/init.d/yaokid"
 
-.PHONY: install-yaoki-service uninstall-yaoki-service
-CLEANFILES += yaokid.service.tmp yaokid.init.tmp
+.PHONY: install-yaoki-service uninstall-yaoki-service install-yaoki-conf \
+	uninstall-yaoki-conf
+CLEANFILES += yaokid.service.tmp yaokid.init.tmp yaoki.conf.tmp
