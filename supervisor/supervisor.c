@@ -452,8 +452,8 @@ record_recovery(struct sup_domain *d, const struct recovery_outcome *o,
 	    ok ? "ok" : "failed");
 	if (ok) {
 		d->recoveries_ok++;
-		log_notice("%s: re-created as domain %d in %.1f s "
-		    "(destroy %.1f s, create %.1f s)", d->conf->name,
+		log_notice("%s: re-created as domain %d in %.3f s "
+		    "(destroy %.3f s, create %.3f s)", d->conf->name,
 		    d->domid, o->seconds, o->destroy_seconds, o->create_seconds);
 	} else {
 		d->recoveries_failed++;

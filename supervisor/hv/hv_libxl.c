@@ -2,17 +2,25 @@
  * hv_libxl.c - the `libxl` hypervisor backend (real Xen).
  *
  * Owns the one libxl context of the daemon and the thread that drives it.
- * Synchronous libxl calls can block for seconds (domain build, hotplug
- * scripts, destroy), so every libxl call after opening is made by a single
- * dedicated thread, mirroring what `xl` does. The main loop hands that
- * thread commands through a queue and an eventfd; the thread hands results
- * and domain events back through a second queue and eventfd that the main
- * loop watches, so every yaokid callback runs on the main loop thread.
+ * Every libxl call after opening is made by a single dedicated thread. The
+ * main loop hands that thread commands through a queue and an eventfd; the
+ * thread hands results and domain events back through a second queue and
+ * eventfd that the main loop watches, so every yaokid callback runs on the
+ * main loop thread.
+ *
+ * Creates and destroys take seconds (domain build, hotplug scripts, device
+ * teardown), so they run as libxl asynchronous operations (libxl_asyncop_how
+ * with a callback): the thread starts one and goes on with the next command,
+ * so several recoveries build and tear down domains at once and the 1 s
+ * domain list keeps its schedule meanwhile. libxl calls the completion back
+ * from inside our own libxl calls (only this thread makes them); the
+ * callback only moves the command to a list that the thread finishes after
+ * the call (unpause, the "gone yet?" checks of a destroy, posting back).
  *
  * While idle the thread sits in libxl_osevent_beforepoll/poll/afterpoll
- * (also woken by its command eventfd), so death watches fire at once, and
- * libxl delivers them through the event_occurs hook, even in the middle of
- * a long create or destroy.
+ * (also woken by its command eventfd), so death watches fire at once and
+ * operations in flight progress; libxl delivers events through the
+ * event_occurs hook.
  *
  * Never: call libxl from the main loop after opening, call libxl with a
  * NULL context, hold `lock` while calling libxl, touch SIGCHLD (libxl owns
@@ -102,6 +110,17 @@ struct xl_msg {
 	size_t ndoms;
 	struct hv_event ev;         /* XL_EVENT; ev.name points to ev_name */
 	char ev_name[128];
+
+	/* A create or destroy in flight (libxl thread only). */
+	struct hv_libxl *xl;        /* the ao callback's way back */
+	libxl_domain_config *cfg;   /* create: lives until the ao completes */
+	uint32_t new_domid;         /* create: written by libxl */
+	int ao_rc;                  /* the operation's result */
+	int64_t ao_start_ms;        /* when libxl was asked (for the log) */
+	int64_t since_ms;           /* destroy: when the wait for "gone" began */
+	int64_t dying_since_ms;     /* destroy: first seen dying, or -1 */
+	int64_t next_check_ms;      /* destroy: next "gone yet?" */
+	char label[128];
 };
 TAILQ_HEAD(xl_msg_list, xl_msg);
 
@@ -142,6 +161,10 @@ struct hv_libxl {
 	bool stop;
 
 	/* libxl thread only. */
+	struct xl_msg_list inflight;        /* asynchronous operations running */
+	struct xl_msg_list ao_done;         /* ... completed, to be finished */
+	struct xl_msg_list gone_wait;       /* destroys waiting for "gone" */
+	bool aborted;                       /* stopping: in-flight ops aborted */
 	struct xl_watch_list watches;
 	uint64_t next_watch_id;
 	bool watch_warned;                  /* warn once, not every second */
@@ -158,6 +181,8 @@ static void xl_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
 static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
 static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
+static bool xl_destroy_done(struct hv_libxl *xl, struct xl_msg *m);
+static bool xl_create_done(struct hv_libxl *xl, struct xl_msg *m);
 
 static const struct hv_ops libxl_ops = {
 	.name = "libxl",
@@ -217,6 +242,10 @@ msg_new(enum xl_kind kind, void *arg)
 static void
 msg_free(struct xl_msg *m)
 {
+	if (m->cfg != NULL) {
+		libxl_domain_config_dispose(m->cfg);
+		free(m->cfg);
+	}
 	free(m->json_in);
 	free(m->json_out);
 	free(m->doms);
@@ -411,19 +440,6 @@ xl_post_event(struct hv_libxl *xl, enum hv_event_kind kind, const char *name,
 	xl_post(xl, m);
 }
 
-/* close() asked the thread to stop: long waits end early. */
-static bool
-xl_stopping(struct hv_libxl *xl)
-{
-	bool stop;
-
-	pthread_mutex_lock(&xl->lock);
-	stop = xl->stop;
-	pthread_mutex_unlock(&xl->lock);
-	return stop;
-}
-
-/* The name of a domain for log lines: its own, or "domain N". */
 static void
 xl_label(struct hv_libxl *xl, uint32_t domid, char *buf, size_t len)
 {
@@ -902,45 +918,81 @@ xl_presence(struct hv_libxl *xl, uint32_t domid, int *rcp)
 }
 
 /*
- * After libxl_domain_destroy: waits until the domain is gone. A domain
- * that stays dying (a zombie some backend still holds) no longer holds
- * its name, so after a short grace it counts as gone.
+ * After libxl_domain_destroy: whether the domain is gone yet (one look).
+ * A domain that stays dying (a zombie some backend still holds) no longer
+ * holds its name, so after a short grace it counts as gone. True when m is
+ * finished, successfully or not (m->err).
  */
-static void
-xl_wait_gone(struct hv_libxl *xl, struct xl_msg *m, const char *label)
+static bool
+xl_gone_check(struct hv_libxl *xl, struct xl_msg *m)
 {
-	int64_t start = yk_now_ms(), dying_since = -1, now;
 	enum xl_presence p;
+	int64_t now;
 	int rc;
 
-	for (;;) {
-		p = xl_presence(xl, (uint32_t)m->domid, &rc);
-		if (p == XL_GONE)
-			return;
-		if (p == XL_UNKNOWN) {
-			msg_fail(m, "cannot check whether domain %d is gone (libxl "
-			    "error %d, %s)", m->domid, rc, xl_rcname(rc));
-			return;
-		}
-		now = yk_now_ms();
-		if (p == XL_DYING && dying_since < 0)
-			dying_since = now;
-		if (p == XL_DYING && now - dying_since >= DYING_GRACE_MS) {
-			log_notice("%s: domain %d is still dying (held by a backend); "
-			    "its name is free, going on", label, m->domid);
-			return;
-		}
-		if (xl_stopping(xl)) {
-			msg_fail(m, "yaokid is stopping");   /* never delivered */
-			return;
-		}
-		if (now - start >= DESTROY_BOUND_MS) {
-			msg_fail(m, "domain %d still exists %d s after "
-			    "libxl_domain_destroy", m->domid, DESTROY_BOUND_MS / 1000);
-			return;
-		}
-		xl_wait(xl, DESTROY_POLL_MS, false);
+	p = xl_presence(xl, (uint32_t)m->domid, &rc);
+	if (p == XL_GONE) {
+		log_info("%s: domain %d gone %.3f s after the destroy", m->label,
+		    m->domid, (double)(yk_now_ms() - m->since_ms) / 1000.0);
+		return true;
 	}
+	if (p == XL_UNKNOWN) {
+		msg_fail(m, "cannot check whether domain %d is gone (libxl "
+		    "error %d, %s)", m->domid, rc, xl_rcname(rc));
+		return true;
+	}
+	now = yk_now_ms();
+	if (p == XL_DYING && m->dying_since_ms < 0)
+		m->dying_since_ms = now;
+	if (p == XL_DYING && now - m->dying_since_ms >= DYING_GRACE_MS) {
+		log_notice("%s: domain %d is still dying (held by a backend); "
+		    "its name is free, going on", m->label, m->domid);
+		return true;
+	}
+	if (xl->aborted) {
+		msg_fail(m, "yaokid is stopping");   /* never delivered */
+		return true;
+	}
+	if (now - m->since_ms >= DESTROY_BOUND_MS) {
+		msg_fail(m, "domain %d still exists %d s after "
+		    "libxl_domain_destroy", m->domid, DESTROY_BOUND_MS / 1000);
+		return true;
+	}
+	m->next_check_ms = now + DESTROY_POLL_MS;
+	return false;
+}
+
+/* Checks now, then every DESTROY_POLL_MS from the thread's loop. */
+static bool
+xl_wait_gone(struct hv_libxl *xl, struct xl_msg *m)
+{
+	m->since_ms = yk_now_ms();
+	m->dying_since_ms = -1;
+	if (xl_gone_check(xl, m))
+		return true;
+	TAILQ_INSERT_TAIL(&xl->gone_wait, m, entry);
+	return false;
+}
+
+/* libxl's completion of a create or destroy; runs inside our libxl call. */
+static void
+xl_ao_complete(libxl_ctx *ctx, int rc, void *for_callback)
+{
+	struct xl_msg *m = for_callback;
+
+	(void)ctx;
+	m->ao_rc = rc;
+	TAILQ_REMOVE(&m->xl->inflight, m, entry);
+	TAILQ_INSERT_TAIL(&m->xl->ao_done, m, entry);
+}
+
+/* How m's asynchronous operation reports back (also how to abort it). */
+static void
+xl_ao_how(struct xl_msg *m, libxl_asyncop_how *how)
+{
+	memset(how, 0, sizeof(*how));
+	how->callback = xl_ao_complete;
+	how->u.for_callback = m;
 }
 
 /*
@@ -976,48 +1028,72 @@ xl_still_expected(struct hv_libxl *xl, struct xl_msg *m)
 	return m->err == 0;
 }
 
-static void
+/*
+ * Starts a destroy. True when m is finished already (gone, refused, failed
+ * to start); otherwise it completes in xl_destroy_done and xl_gone_check.
+ */
+static bool
 xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 {
 	uint32_t domid = (uint32_t)m->domid;
-	enum xl_presence p;
-	char label[128];
+	libxl_asyncop_how how;
 	int rc, irc;
 
 	if (m->domid <= 0) {
 		msg_fail(m, "refusing to destroy domain %d", m->domid);
-		return;
+		return true;
 	}
 	/* Our own destroy is not news: no GONE event for it. */
 	watch_disable_domid(xl, domid);
 	switch (xl_presence(xl, domid, &irc)) {
 	case XL_GONE:
-		return;                     /* already gone: done */
+		return true;                /* already gone: done */
 	case XL_DYING:
-		xl_label(xl, domid, label, sizeof(label));
-		xl_wait_gone(xl, m, label); /* destroyed already: just wait */
-		return;
+		xl_label(xl, domid, m->label, sizeof(m->label));
+		return xl_wait_gone(xl, m); /* destroyed already: just wait */
 	case XL_ALIVE:
 	case XL_UNKNOWN:
 		break;
 	}
-	xl_label(xl, domid, label, sizeof(label));
+	xl_label(xl, domid, m->label, sizeof(m->label));
 	if (!xl_still_expected(xl, m))
-		return;
-	rc = libxl_domain_destroy(xl->ctx, domid, NULL);
+		return true;
+	m->xl = xl;
+	xl_ao_how(m, &how);
+	TAILQ_INSERT_TAIL(&xl->inflight, m, entry);
+	m->ao_start_ms = yk_now_ms();
+	rc = libxl_domain_destroy(xl->ctx, domid, &how);
 	if (rc != 0) {
+		/* Not started: no completion will come. */
+		TAILQ_REMOVE(&xl->inflight, m, entry);
+		m->ao_rc = rc;
+		return xl_destroy_done(xl, m);
+	}
+	return false;
+}
+
+/* libxl finished destroying (m->ao_rc): now wait until Xen agrees. */
+static bool
+xl_destroy_done(struct hv_libxl *xl, struct xl_msg *m)
+{
+	enum xl_presence p;
+	int irc;
+
+	if (m->ao_rc != 0) {
 		/* It may have gone anyway (devices failed, the domain did not). */
-		p = xl_presence(xl, domid, &irc);
+		p = xl_presence(xl, (uint32_t)m->domid, &irc);
 		if (p != XL_GONE && p != XL_DYING) {
-			msg_fail(m, "libxl_domain_destroy failed (libxl error %d, %s)",
-			    rc, xl_rcname(rc));
-			return;
+			msg_fail(m, "libxl_domain_destroy failed (libxl error %d, "
+			    "%s)", m->ao_rc, xl_rcname(m->ao_rc));
+			return true;
 		}
 		log_notice("%s: libxl_domain_destroy reported libxl error %d (%s), "
-		    "but domain %d is gone or dying", label, rc, xl_rcname(rc),
-		    m->domid);
-	}
-	xl_wait_gone(xl, m, label);
+		    "but domain %d is gone or dying", m->label, m->ao_rc,
+		    xl_rcname(m->ao_rc), m->domid);
+	} else
+		log_info("%s: libxl destroyed domain %d in %.3f s", m->label,
+		    m->domid, (double)(yk_now_ms() - m->ao_start_ms) / 1000.0);
+	return xl_wait_gone(xl, m);
 }
 
 /* Best effort, for a domain that we created but cannot hand over. */
@@ -1047,51 +1123,81 @@ xl_mark_managed(struct hv_libxl *xl, uint32_t domid, const char *label)
 		    "error %d, %s)", label, rc, xl_rcname(rc));
 }
 
-static void
+/*
+ * Starts a create from the captured configuration. True when m is
+ * finished already (bad configuration, failed to start); otherwise it
+ * completes in xl_create_done.
+ */
+static bool
 xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 {
-	libxl_domain_config cfg;
-	uint32_t domid = INVALID_DOMID;
-	char label[128];
+	libxl_asyncop_how how;
 	int rc;
 
 	/* Parsed afresh every time: create fills defaults into the struct. */
-	libxl_domain_config_init(&cfg);
-	rc = libxl_domain_config_from_json(xl->ctx, &cfg, m->json_in);
+	if ((m->cfg = calloc(1, sizeof(*m->cfg))) == NULL)
+		fatalx("libxl: out of memory");
+	libxl_domain_config_init(m->cfg);
+	rc = libxl_domain_config_from_json(xl->ctx, m->cfg, m->json_in);
 	if (rc != 0) {
 		msg_fail(m, "the domain configuration is not valid libxl JSON "
 		    "(libxl error %d, %s)", rc, xl_rcname(rc));
-		goto out;
+		return true;
 	}
 	/* The captured domid is the old incarnation's: let Xen pick one. */
-	cfg.c_info.domid = INVALID_DOMID;
-	snprintf(label, sizeof(label), "%s",
-	    cfg.c_info.name != NULL ? cfg.c_info.name : "new domain");
-	rc = libxl_domain_create_new(xl->ctx, &cfg, &domid, NULL, NULL);
+	m->cfg->c_info.domid = INVALID_DOMID;
+	snprintf(m->label, sizeof(m->label), "%s",
+	    m->cfg->c_info.name != NULL ? m->cfg->c_info.name : "new domain");
+	m->new_domid = INVALID_DOMID;
+	m->xl = xl;
+	xl_ao_how(m, &how);
+	TAILQ_INSERT_TAIL(&xl->inflight, m, entry);
+	m->ao_start_ms = yk_now_ms();
+	rc = libxl_domain_create_new(xl->ctx, m->cfg, &m->new_domid, &how, NULL);
+	if (rc != 0) {
+		/* Not started: no completion will come. */
+		TAILQ_REMOVE(&xl->inflight, m, entry);
+		m->ao_rc = rc;
+		return xl_create_done(xl, m);
+	}
+	return false;
+}
+
+/* libxl finished building (m->ao_rc): watch, mark and unpause it. */
+static bool
+xl_create_done(struct hv_libxl *xl, struct xl_msg *m)
+{
+	uint32_t domid = m->new_domid;
+	int rc = m->ao_rc;
+	int64_t built_ms = yk_now_ms();
+
 	if (rc != 0) {
 		/* ABORTED may leave a half-built domain; others are cleaned up. */
 		if (rc == ERROR_ABORTED && libxl_domid_valid_guest(domid))
-			xl_destroy_quietly(xl, domid, label);
+			xl_destroy_quietly(xl, domid, m->label);
 		msg_fail(m, "libxl_domain_create_new failed (libxl error %d, %s)",
 		    rc, xl_rcname(rc));
-		goto out;
+		return true;
 	}
 	/* Watch before unpausing, so that a crash at first boot is seen. */
-	(void)watch_ensure(xl, domid, label);
-	xl_mark_managed(xl, domid, label);
-	yk_failpoint("unpause", label);
+	(void)watch_ensure(xl, domid, m->label);
+	xl_mark_managed(xl, domid, m->label);
+	yk_failpoint("unpause", m->label);
 	/* libxl creates domains paused; without this the guest never runs. */
 	rc = libxl_domain_unpause(xl->ctx, domid, NULL);
 	if (rc != 0) {
-		xl_destroy_quietly(xl, domid, label);
+		xl_destroy_quietly(xl, domid, m->label);
 		msg_fail(m, "created domain %" PRIu32 " but cannot unpause it "
 		    "(libxl error %d, %s); destroyed it again", domid, rc,
 		    xl_rcname(rc));
-		goto out;
+		return true;
 	}
+	log_info("%s: libxl built domain %" PRIu32 " in %.3f s; watched, "
+	    "marked and unpaused it in %.3f s", m->label, domid,
+	    (double)(built_ms - m->ao_start_ms) / 1000.0,
+	    (double)(yk_now_ms() - built_ms) / 1000.0);
 	m->domid = (int)domid;
-out:
-	libxl_domain_config_dispose(&cfg);
+	return true;
 }
 
 static void
@@ -1108,22 +1214,99 @@ xl_do_reboot(struct hv_libxl *xl, struct xl_msg *m)
 		    rc, xl_rcname(rc));
 }
 
-static void
+/* Runs or starts command m; true when it is finished (post it). */
+static bool
 xl_run(struct hv_libxl *xl, struct xl_msg *m)
 {
 	if (xl->broken) {
 		msg_fail(m, "libxl is unusable after an earlier failure");
-		return;
+		return true;
 	}
 	switch (m->kind) {
 	case XL_LIST: xl_do_list(xl, m); break;
 	case XL_CAPTURE: xl_do_capture(xl, m); break;
-	case XL_DESTROY: xl_do_destroy(xl, m); break;
-	case XL_CREATE: xl_do_create(xl, m); break;
+	case XL_DESTROY: return xl_do_destroy(xl, m);
+	case XL_CREATE: return xl_do_create(xl, m);
 	case XL_REBOOT: xl_do_reboot(xl, m); break;
 	case XL_EVENT:
 	case XL_DISASTER:
 		fatalx("libxl: an event was queued as a command");
+	}
+	return true;
+}
+
+/* Finishes the operations libxl completed during the last libxl calls. */
+static void
+xl_finish_completed(struct hv_libxl *xl)
+{
+	struct xl_msg *m;
+	bool done;
+
+	while ((m = TAILQ_FIRST(&xl->ao_done)) != NULL) {
+		TAILQ_REMOVE(&xl->ao_done, m, entry);
+		if (m->kind == XL_CREATE)
+			done = xl_create_done(xl, m);
+		else
+			done = xl_destroy_done(xl, m);
+		if (done)
+			xl_post(xl, m);
+	}
+}
+
+/*
+ * Looks again at the destroys due for a "gone yet?"; returns how long the
+ * thread may sleep until the next one is due (-1: none waits).
+ */
+static int
+xl_check_gone(struct hv_libxl *xl)
+{
+	struct xl_msg_list due;
+	struct xl_msg *m, *next;
+	int64_t now = yk_now_ms(), wait = -1;
+
+	TAILQ_INIT(&due);
+	for (m = TAILQ_FIRST(&xl->gone_wait); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (m->next_check_ms <= now || xl->aborted) {
+			TAILQ_REMOVE(&xl->gone_wait, m, entry);
+			TAILQ_INSERT_TAIL(&due, m, entry);
+		}
+	}
+	while ((m = TAILQ_FIRST(&due)) != NULL) {
+		TAILQ_REMOVE(&due, m, entry);
+		if (xl_gone_check(xl, m))
+			xl_post(xl, m);
+		else
+			TAILQ_INSERT_TAIL(&xl->gone_wait, m, entry);
+	}
+	now = yk_now_ms();
+	TAILQ_FOREACH(m, &xl->gone_wait, entry)
+		if (wait < 0 || m->next_check_ms - now < wait)
+			wait = m->next_check_ms - now;
+	return wait < 0 ? -1 : (int)(wait > 0 ? wait : 0);
+}
+
+/* yaokid is stopping: ask libxl to abort what still runs (once). */
+static void
+xl_abort_inflight(struct hv_libxl *xl)
+{
+	libxl_asyncop_how how;
+	struct xl_msg *m, *next;
+	int rc;
+
+	if (xl->aborted)
+		return;
+	xl->aborted = true;
+	for (m = TAILQ_FIRST(&xl->inflight); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);    /* the abort may complete m */
+		log_notice("%s: yaokid is stopping: aborting the %s of domain %d",
+		    m->label, m->kind == XL_CREATE ? "create" : "destroy",
+		    m->kind == XL_CREATE ? (int)m->new_domid : m->domid);
+		xl_ao_how(m, &how);
+		rc = libxl_ao_abort(xl->ctx, &how);
+		if (rc != 0 && rc != ERROR_NOTFOUND)
+			log_warnx("%s: libxl_ao_abort: libxl error %d (%s)",
+			    m->label, rc, xl_rcname(rc));
 	}
 }
 
@@ -1148,20 +1331,29 @@ xl_thread_main(void *arg)
 	struct xl_msg *m;
 	bool stop;
 
+	int timeout = -1;
+
 	for (;;) {
 		m = xl_next_command(xl, &stop);
-		if (stop)
-			break;
-		if (m != NULL) {
-			xl_run(xl, m);
-			xl_post(xl, m);
+		if (stop) {
+			/* Operations in flight end (aborted) before the ctx goes. */
+			xl_abort_inflight(xl);
+			if (TAILQ_EMPTY(&xl->inflight) && TAILQ_EMPTY(&xl->ao_done))
+				break;
+			xl_wait(xl, 100, false);
+		} else if (m != NULL) {
+			if (xl_run(xl, m))
+				xl_post(xl, m);
 			/* A steady stream of commands must not starve the watches. */
 			xl_wait(xl, 0, false);
 		} else
-			xl_wait(xl, -1, true);
+			xl_wait(xl, timeout, true);
+		xl_finish_completed(xl);
+		timeout = xl_check_gone(xl);
 		watch_reap_dead(xl);
 		xl_drain_queued_events(xl);
 	}
+	msg_list_free(&xl->gone_wait);
 	watch_disable_all(xl);
 	return NULL;
 }
@@ -1308,6 +1500,9 @@ hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 	TAILQ_INIT(&xl->cmds);
 	TAILQ_INIT(&xl->done);
 	TAILQ_INIT(&xl->watches);
+	TAILQ_INIT(&xl->inflight);
+	TAILQ_INIT(&xl->ao_done);
+	TAILQ_INIT(&xl->gone_wait);
 	if ((rc = pthread_mutex_init(&xl->lock, NULL)) != 0) {
 		snprintf(err, errlen, "libxl: pthread_mutex_init: %s", strerror(rc));
 		free(xl);
