@@ -69,15 +69,22 @@ def test_unit_contents():
     assert k[("Service", "StateDirectory")] == ["yaoki"]
     assert k[("Service", "ExecStart")][0].split()[:2] == ["/usr/sbin/yaokid", "-f"]
     after = " ".join(k[("Unit", "After")]).split()
-    for u in ("xenstored.service", "xen-init-dom0.service", "xendomains.service"):
+    # Upstream's units and Debian 12's (generated from its init scripts).
+    for u in ("xenstored.service", "xen-init-dom0.service", "xendomains.service",
+              "xen.service"):
         assert u in after, u
+    # Never restarted along with Xen's services (apt restarts xen.service).
+    assert ("Unit", "PartOf") not in k and ("Unit", "Requires") not in k
     # Device models libxl starts must survive a restart of yaokid.
     assert k[("Service", "KillMode")] == ["process"]
     # Hardening that would break libxl is absent.
     for bad in ("PrivateDevices", "ProtectKernelTunables", "ProtectClock",
                 "DevicePolicy", "CapabilityBoundingSet", "NoNewPrivileges"):
         assert ("Service", bad) not in k, bad
-    assert k[("Service", "ProtectSystem")] == ["full"]
+    # /usr and /boot only: vif-nat edits /etc/dhcp; no PrivateTmp, which a
+    # device model started for a domain would keep after yaokid stopped.
+    assert k[("Service", "ProtectSystem")] == ["yes"]
+    assert ("Service", "PrivateTmp") not in k
     assert k[("Install", "WantedBy")] == ["multi-user.target"]
 
 
@@ -327,11 +334,36 @@ def test_make_install_puts_everything_in_place(tmp_path):
     check = tmp_path / "yaokid.service"
     check.write_text(unit.replace(f"{sbindir}/yaokid", str(root(f"{sbindir}/yaokid"))))
     systemd_verify(str(check), str(root(mandir)))
+    # The configuration: valid, with paths of this prefix, and supervising
+    # nothing until the operator names a domain.
+    conf = root(f"{sysconfdir}/yaoki/yaoki.conf")
+    assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
+    text = conf.read_text()
+    assert not re.search(r'^domain "', text, re.M), "an example domain is live"
+    assert re.search(r'^#domain "web01"', text, re.M)
+    r = subprocess.run([YAOKID, "-t", "-c", str(conf)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
     # And uninstall takes it all away again.
     r = subprocess.run(["make", "-s", "-C", BUILDDIR, "uninstall", f"DESTDIR={dest}"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert [p for p in dest.rglob("*") if p.is_file()] == []
+
+
+def test_make_install_keeps_the_operators_configuration(tmp_path):
+    dest = tmp_path / "dest"
+    prefix = make_var("prefix")
+    sysconfdir = make_var("sysconfdir").replace("${prefix}", prefix)
+    conf = dest / sysconfdir.lstrip("/") / "yaoki" / "yaoki.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text('domain "mine" { url = "http://192.0.2.7/" }\n')
+    for target in ("install", "uninstall"):
+        r = subprocess.run(["make", "-s", "-C", BUILDDIR, target, f"DESTDIR={dest}"],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        assert "keeping" in r.stdout, target
+        assert conf.read_text() == 'domain "mine" { url = "http://192.0.2.7/" }\n', target
 
 
 # ---- manual pages ----------------------------------------------------------------------
