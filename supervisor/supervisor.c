@@ -1187,8 +1187,26 @@ static void
 hv_event_cb(void *arg, const struct hv_event *ev)
 {
 	struct sup *s = arg;
+	struct sup_domain *d;
 
-	(void)ev;
+	/*
+	 * A shutdown that says who acts on it is acted on at once: a monitor
+	 * may destroy the domain before the next list could see it shut down.
+	 */
+	if (ev->kind == HV_EV_SHUTDOWN && ev->facts &&
+	    (d = sup_find(s, ev->name)) != NULL && d->domid == ev->domid &&
+	    d->rec == NULL && !d->shutdown_seen && !d->intent) {
+		struct hv_dominfo info;
+
+		memset(&info, 0, sizeof(info));
+		info.domid = ev->domid;
+		info.state = HV_SHUTDOWN;
+		info.reason = ev->reason;
+		info.monitored = ev->monitored;
+		info.action = ev->action;
+		snprintf(info.uuid, sizeof(info.uuid), "%s", d->uuid);
+		reconcile_shutdown(d, &info);
+	}
 	sup_request_list(s);
 }
 

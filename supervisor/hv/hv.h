@@ -45,8 +45,9 @@ struct hv_ident {
 };
 
 enum hv_event_kind {
-	HV_EV_SHUTDOWN,    /* the guest shut down; .reason (the next list
-	                      says who acts on it: monitored, action) */
+	HV_EV_SHUTDOWN,    /* the guest shut down; .reason, and when .facts
+	                      who acts on it (.monitored, .action); without
+	                      them the next list says */
 	HV_EV_GONE,        /* the domain no longer exists (or is dying) */
 	HV_EV_CREATED,     /* a domain appeared */
 	HV_EV_PAUSED,
@@ -59,6 +60,9 @@ struct hv_event {
 	const char *name;
 	int domid;
 	enum yk_shutdown_reason reason;
+	bool facts;                       /* SHUTDOWN: monitored, action are set */
+	bool monitored;                   /* as in struct hv_dominfo */
+	enum hv_action action;
 };
 
 typedef void hv_event_fn(void *arg, const struct hv_event *ev);

@@ -122,6 +122,10 @@ struct xl_watch {
 	enum yk_shutdown_reason facts_reason;
 	enum hv_action action;      /* its own on_crash/on_reboot... */
 	long monitor_pid;           /* its xl monitor, 0: none */
+	/* Events held back until who acts on the shutdown is known. */
+	bool shutdown_pending;
+	enum yk_shutdown_reason pending_reason;
+	bool death_pending;
 };
 TAILQ_HEAD(xl_watch_list, xl_watch);
 
@@ -164,6 +168,8 @@ static void xl_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
 static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *arg);
 static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
+static void xl_shutdown_facts(struct hv_libxl *xl, struct xl_watch *w,
+    struct hv_dominfo *out);
 
 static const struct hv_ops libxl_ops = {
 	.name = "libxl",
@@ -616,6 +622,45 @@ watch_disable_domid(struct hv_libxl *xl, uint32_t domid)
 		watch_disable(xl, w);
 }
 
+/*
+ * Shutdowns that came in (from inside some libxl call) go to the main loop
+ * with who acts on them (the domain's own action, its xl monitor), read
+ * now, outside libxl's callback, then a death held back behind them.
+ */
+static void
+watch_post_shutdowns(struct hv_libxl *xl)
+{
+	struct xl_msg *m;
+	struct hv_dominfo info;
+	struct xl_watch *w;
+
+	TAILQ_FOREACH(w, &xl->watches, entry) {
+		if (!w->shutdown_pending)
+			continue;
+		w->shutdown_pending = false;
+		memset(&info, 0, sizeof(info));
+		snprintf(info.name, sizeof(info.name), "%s", w->name);
+		info.domid = (int)w->domid;
+		info.state = HV_SHUTDOWN;
+		info.reason = w->pending_reason;
+		xl_shutdown_facts(xl, w, &info);
+		m = msg_new(XL_EVENT, NULL);
+		snprintf(m->ev_name, sizeof(m->ev_name), "%s", w->name);
+		m->ev.kind = HV_EV_SHUTDOWN;
+		m->ev.domid = (int)w->domid;
+		m->ev.reason = info.reason;
+		m->ev.facts = true;
+		m->ev.monitored = info.monitored;
+		m->ev.action = info.action;
+		xl_post(xl, m);
+		if (w->death_pending) {
+			w->death_pending = false;
+			xl_post_event(xl, HV_EV_GONE, w->name, (int)w->domid,
+			    YK_SD_UNKNOWN);
+		}
+	}
+}
+
 /* Watches whose DEATH came in (from inside some libxl call) are spent. */
 static void
 watch_reap_dead(struct hv_libxl *xl)
@@ -667,13 +712,18 @@ xl_event_occurs(void *user, libxl_event *event)
 	if (w != NULL && w->domid == event->domid && !w->dead) {
 		switch (event->type) {
 		case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
-			xl_post_event(xl, HV_EV_SHUTDOWN, w->name, (int)w->domid,
-			    reason_from_libxl(event->u.domain_shutdown.shutdown_reason));
+			/* Posted with its facts once out of libxl. */
+			w->shutdown_pending = true;
+			w->pending_reason = reason_from_libxl(
+			    event->u.domain_shutdown.shutdown_reason);
 			break;
 		case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
 			w->dead = true;
-			xl_post_event(xl, HV_EV_GONE, w->name, (int)w->domid,
-			    YK_SD_UNKNOWN);
+			if (w->shutdown_pending)
+				w->death_pending = true;   /* keep the order */
+			else
+				xl_post_event(xl, HV_EV_GONE, w->name,
+				    (int)w->domid, YK_SD_UNKNOWN);
 			break;
 		default:
 			break;
@@ -1271,6 +1321,7 @@ xl_thread_main(void *arg)
 			xl_wait(xl, 0, false);
 		} else
 			xl_wait(xl, -1, true);
+		watch_post_shutdowns(xl);
 		watch_reap_dead(xl);
 		xl_drain_queued_events(xl);
 	}

@@ -367,8 +367,21 @@ ev_dispatch(struct hv_sim *sim, struct json_object *o)
 	ev.name = obj_str(o, "name");
 	ev.domid = obj_int(o, "domid", -1);
 	ev.reason = parse_reason(obj_str(o, "reason"));
-	if (strcmp(kind, "shutdown") == 0)
+	if (strcmp(kind, "shutdown") == 0) {
+		struct json_object *mon;
+		int action;
+
 		ev.kind = HV_EV_SHUTDOWN;
+		/* Who acts on it: in the event since simhv has monitors. */
+		if (json_object_object_get_ex(o, "monitored", &mon) &&
+		    json_object_is_type(mon, json_type_boolean)) {
+			ev.facts = true;
+			ev.monitored = json_object_get_boolean(mon);
+			action = hv_action_from_name(obj_str(o, "action"));
+			ev.action = action < 0 ? HV_ACTION_UNKNOWN :
+			    (enum hv_action)action;
+		}
+	}
 	else if (strcmp(kind, "dying") == 0 || strcmp(kind, "gone") == 0)
 		ev.kind = HV_EV_GONE;
 	else if (strcmp(kind, "created") == 0)
