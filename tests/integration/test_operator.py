@@ -192,7 +192,7 @@ def test_ten_simultaneous_failures_wait_in_line(sim_factory, yaokid_factory):
     for n in names:
         sim.ctl("delay", n, "destroy", "0.3")
     for n in names:
-        sim.ctl("crash", n)
+        sim.crash(n)
 
     def all_back():
         doms = sim.domains()

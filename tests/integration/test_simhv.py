@@ -830,11 +830,13 @@ def test_event_stream(one):
     expect = [
         {"event": "paused", "name": "web01", "domid": 1},
         {"event": "unpaused", "name": "web01", "domid": 1},
-        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "crash"},
+        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "crash",
+         "monitored": True, "action": "preserve"},
         {"event": "dying", "name": "web01", "domid": 1},
         {"event": "gone", "name": "web01", "domid": 1},
         {"event": "created", "name": "web01", "domid": 2},
-        {"event": "shutdown", "name": "web01", "domid": 2, "reason": "poweroff"},
+        {"event": "shutdown", "name": "web01", "domid": 2, "reason": "poweroff",
+         "monitored": False, "action": "destroy"},
     ]
     assert [rd.line() for _ in expect] == expect
     assert [rd2.line() for _ in expect] == expect
@@ -851,7 +853,8 @@ def test_event_stream_monitor_reboot(one):
     one.ok("shutdown", "web01", "reboot")
     got = [rd.line() for _ in range(4)]
     assert got == [
-        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "reboot"},
+        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "reboot",
+         "monitored": True, "action": "restart"},
         {"event": "dying", "name": "web01", "domid": 1},
         {"event": "gone", "name": "web01", "domid": 1},
         {"event": "created", "name": "web01", "domid": 2},
