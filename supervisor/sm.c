@@ -663,7 +663,10 @@ wait_for_monitor(struct yk_sm *sm, const struct yk_sm_params *p,
 	sm->consecutive_failures = 0;
 	sm->consecutive_successes = 0;
 	sm->wake_at = wake_time(now, bound);
-	if (sm->monitor_restarts)
+	if (ev->action == HV_ACTION_UNKNOWN)
+		set_reason(sm, "%s; its xl monitor handles it (%s unknown)",
+		    crash_text(ev->reason), hv_action_key(ev->reason));
+	else if (sm->monitor_restarts)
 		set_reason(sm, "%s; its xl monitor restarts it (%s=%s)",
 		    crash_text(ev->reason), hv_action_key(ev->reason),
 		    hv_action_name(ev->action));

@@ -1348,6 +1348,8 @@ test_crash_monitor_unknown_action_waits(void **state)
 	to_healthy();
 	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_UNKNOWN), 0);
 	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason,
+	    "crashed; its xl monitor handles it (on_crash unknown)");
 	assert_true(sm.monitor_restarts);
 	assert_act(gone(false), 0);		/* maybe on its way back */
 	assert_state(YK_PAUSED);
