@@ -1,7 +1,8 @@
 /*
  * file.c - whole-file reads and atomic whole-file writes, for every file
  * yaoki reads or writes in one piece (configuration, state, captured
- * domain configurations, metrics, pid file).
+ * domain configurations, metrics, pid file), and bounded reads of a
+ * growing file's end (a log).
  */
 #include "config.h"
 
@@ -107,6 +108,55 @@ yk_file_read(const char *path, size_t max, int flags, size_t *lenp)
 	if (lenp != NULL)
 		*lenp = len;
 	return buf;
+}
+
+char *
+yk_file_read_tail(const char *path, size_t max, size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		saved = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		goto fail;
+	}
+	if ((size_t)st.st_size > max &&
+	    lseek(fd, st.st_size - (off_t)max, SEEK_SET) == -1) {
+		saved = errno;
+		goto fail;
+	}
+	if ((buf = malloc(max + 1)) == NULL) {
+		saved = ENOMEM;
+		goto fail;
+	}
+	while (len < max) {
+		n = read(fd, buf + len, max - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
 }
 
 static int

@@ -1,6 +1,6 @@
 /*
- * file.h - whole files: read one into memory, write one atomically
- * (temporary file, fsync, rename, fsync of the directory).
+ * file.h - whole files: read one into memory (or only its end), write one
+ * atomically (temporary file, fsync, rename, fsync of the directory).
  */
 #ifndef YK_FILE_H
 #define YK_FILE_H
@@ -17,6 +17,13 @@
  * than max bytes, ENOMEM, or what open/read said.
  */
 char *yk_file_read(const char *path, size_t max, int flags, size_t *lenp);
+
+/*
+ * The last max bytes of a regular file (all of it when it is shorter) as a
+ * NUL-terminated string, or NULL with errno set. The first line may be
+ * cut; a file that grows meanwhile is read up to max bytes.
+ */
+char *yk_file_read_tail(const char *path, size_t max, size_t *lenp);
 
 /*
  * Replaces path with data atomically: written to PATH.tmp.PID with the

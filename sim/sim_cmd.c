@@ -38,7 +38,7 @@ struct cmd {
 static cmd_fn cmd_list, cmd_capture, cmd_create, cmd_destroy, cmd_reboot,
     cmd_guest, cmd_crash, cmd_shutdown, cmd_pause, cmd_unpause,
     cmd_fail_create, cmd_delay, cmd_events, cmd_rename, cmd_migrate,
-    cmd_save, cmd_restore;
+    cmd_save, cmd_restore, cmd_monitor, cmd_on;
 
 static const struct cmd cmds[] = {
 	{ "list", 0, 1, "list [brief]", cmd_list },
@@ -49,16 +49,20 @@ static const struct cmd cmds[] = {
 	{ "guest", 2, 4, "guest NAME ok|hang|refuse|error|slow MS|garbage "
 	    "[sticky]", cmd_guest },
 	{ "crash", 1, 1, "crash NAME", cmd_crash },
-	{ "shutdown", 2, 2, "shutdown NAME poweroff|reboot", cmd_shutdown },
+	{ "shutdown", 2, 2, "shutdown NAME poweroff|reboot|watchdog",
+	    cmd_shutdown },
 	{ "pause", 1, 1, "pause NAME", cmd_pause },
 	{ "unpause", 1, 1, "unpause NAME", cmd_unpause },
 	{ "fail-create", 2, 2, "fail-create NAME COUNT", cmd_fail_create },
-	{ "delay", 3, 3, "delay NAME create|destroy SECONDS", cmd_delay },
+	{ "delay", 3, 3, "delay NAME create|destroy|restart|dump SECONDS",
+	    cmd_delay },
 	{ "events", 0, 0, "events", cmd_events },
 	{ "rename", 2, 2, "rename OLD NEW", cmd_rename },
 	{ "migrate", 3, 3, "migrate NAME out|in|local SECONDS", cmd_migrate },
 	{ "save", 2, 2, "save NAME SECONDS", cmd_save },
 	{ "restore", 2, 2, "restore NAME SECONDS", cmd_restore },
+	{ "monitor", 2, 2, "monitor NAME kill", cmd_monitor },
+	{ "on", 3, 3, "on NAME poweroff|reboot|watchdog|crash ACTION", cmd_on },
 };
 
 void
@@ -298,8 +302,10 @@ cmd_shutdown(struct sim_req *req, size_t argc, const char *const *argv)
 		reason = SIM_R_POWEROFF;
 	else if (strcmp(argv[1], "reboot") == 0)
 		reason = SIM_R_REBOOT;
+	else if (strcmp(argv[1], "watchdog") == 0)
+		reason = SIM_R_WATCHDOG;
 	else {
-		sim_req_fail(req, "usage: shutdown NAME poweroff|reboot");
+		sim_req_fail(req, "usage: shutdown NAME poweroff|reboot|watchdog");
 		return;
 	}
 	if ((d = cmd_domain(req, argv[0])) != NULL)
@@ -354,21 +360,29 @@ cmd_fail_create(struct sim_req *req, size_t argc, const char *const *argv)
 static void
 cmd_delay(struct sim_req *req, size_t argc, const char *const *argv)
 {
+	static const char *const whats[] = {
+		[SIM_DELAY_CREATE] = "create",
+		[SIM_DELAY_DESTROY] = "destroy",
+		[SIM_DELAY_RESTART] = "restart",
+		[SIM_DELAY_DUMP] = "dump",
+	};
 	const char *name;
 	char err[256], *end;
-	bool create;
+	enum sim_delay what;
+	size_t i;
 	uint64_t ms;
 	double s;
 
 	(void)argc;
-	if (strcmp(argv[1], "create") == 0)
-		create = true;
-	else if (strcmp(argv[1], "destroy") == 0)
-		create = false;
-	else {
-		sim_req_fail(req, "usage: delay NAME create|destroy SECONDS");
+	for (i = 0; i < sizeof(whats) / sizeof(whats[0]); i++)
+		if (strcmp(argv[1], whats[i]) == 0)
+			break;
+	if (i == sizeof(whats) / sizeof(whats[0])) {
+		sim_req_fail(req, "usage: delay NAME create|destroy|restart|dump "
+		    "SECONDS");
 		return;
 	}
+	what = (enum sim_delay)i;
 	errno = 0;
 	s = strtod(argv[2], &end);
 	if (!isdigit((unsigned char)argv[2][0]) || *end != '\0' ||
@@ -380,8 +394,52 @@ cmd_delay(struct sim_req *req, size_t argc, const char *const *argv)
 	if ((name = cmd_name(req, argv[0])) == NULL)
 		return;
 	ms = (uint64_t)(s * 1000.0 + 0.5);
-	reply_result(req, sim_name_delay(name, create, ms, err, sizeof(err)),
+	reply_result(req, sim_name_delay(name, what, ms, err, sizeof(err)),
 	    err);
+}
+
+/* `monitor NAME kill`: what an operator's kill of the xl process does. */
+static void
+cmd_monitor(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	char err[256];
+
+	(void)argc;
+	if (strcmp(argv[1], "kill") != 0) {
+		sim_req_fail(req, "usage: monitor NAME kill");
+		return;
+	}
+	reply_result(req, sim_domain_kill_monitor(argv[0], err, sizeof(err)),
+	    err);
+}
+
+/* `on NAME REASON ACTION`: the domain's own action (xl's on_crash...). */
+static void
+cmd_on(struct sim_req *req, size_t argc, const char *const *argv)
+{
+	static const char *const reasons[SIM_NON] = {
+		[SIM_ON_POWEROFF] = "poweroff",
+		[SIM_ON_REBOOT] = "reboot",
+		[SIM_ON_WATCHDOG] = "watchdog",
+		[SIM_ON_CRASH] = "crash",
+	};
+	struct sim_domain *d;
+	char err[256];
+	int on, a;
+
+	(void)argc;
+	for (on = 0; on < SIM_NON; on++)
+		if (strcmp(argv[1], reasons[on]) == 0)
+			break;
+	if (on == SIM_NON || (a = sim_action_from_name(argv[2])) == -1) {
+		sim_req_fail(req, "usage: on NAME poweroff|reboot|watchdog|crash "
+		    "destroy|restart|rename-restart|preserve|coredump-destroy|"
+		    "coredump-restart|soft-reset");
+		return;
+	}
+	if ((d = cmd_domain(req, argv[0])) != NULL)
+		reply_result(req, sim_domain_set_action(d, (enum sim_on)on,
+		    (enum sim_action)a, err, sizeof(err)), err);
 }
 
 static void

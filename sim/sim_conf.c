@@ -25,6 +25,7 @@ static int conf_check_duration(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_listen(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_domain(cfg_t *cfg, cfg_opt_t *opt);
 static int conf_check_uuid(cfg_t *cfg, cfg_opt_t *opt);
+static int conf_check_action(cfg_t *cfg, cfg_opt_t *opt);
 static uint64_t conf_duration(cfg_t *cfg, const char *key, uint64_t dflt);
 static int conf_fill(cfg_t *cfg, struct sim_conf *conf);
 
@@ -34,6 +35,10 @@ static cfg_opt_t domain_opts[] = {
 	CFG_STR("guest", NULL, CFGF_NODEFAULT),
 	CFG_STR("uuid", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("autostart", cfg_true, CFGF_NONE),
+	CFG_STR("on_poweroff", "destroy", CFGF_NONE),
+	CFG_STR("on_reboot", "restart", CFGF_NONE),
+	CFG_STR("on_watchdog", "destroy", CFGF_NONE),
+	CFG_STR("on_crash", "destroy", CFGF_NONE),
 	CFG_END()
 };
 
@@ -41,10 +46,64 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("boot_time", "2s", CFGF_NONE),
 	CFG_STR("create_time", "0", CFGF_NONE),
 	CFG_STR("destroy_time", "0", CFGF_NONE),
+	CFG_STR("restart_time", "300ms", CFGF_NONE),
+	CFG_STR("dump_time", "1s", CFGF_NONE),
 	CFG_SEC("domain", domain_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END()
 };
+
+static const char *const action_names[] = {
+	[SIM_A_DESTROY] = "destroy",
+	[SIM_A_RESTART] = "restart",
+	[SIM_A_RENAME_RESTART] = "rename-restart",
+	[SIM_A_PRESERVE] = "preserve",
+	[SIM_A_COREDUMP_DESTROY] = "coredump-destroy",
+	[SIM_A_COREDUMP_RESTART] = "coredump-restart",
+	[SIM_A_SOFT_RESET] = "soft-reset",
+};
+#define NACTION_NAMES (sizeof(action_names) / sizeof(action_names[0]))
+
+static const char *const on_keys[SIM_NON] = {
+	[SIM_ON_POWEROFF] = "on_poweroff",
+	[SIM_ON_REBOOT] = "on_reboot",
+	[SIM_ON_WATCHDOG] = "on_watchdog",
+	[SIM_ON_CRASH] = "on_crash",
+};
+
+const char *
+sim_action_name(enum sim_action a)
+{
+	if ((unsigned)a >= NACTION_NAMES || action_names[a] == NULL)
+		return "unknown";
+	return action_names[a];
+}
+
+int
+sim_action_from_name(const char *s)
+{
+	size_t i;
+
+	for (i = 1; s != NULL && i < NACTION_NAMES; i++)
+		if (strcmp(s, action_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+sim_on_key(enum sim_on on)
+{
+	return (unsigned)on < SIM_NON ? on_keys[on] : "on_unknown";
+}
+
+void
+sim_actions_default(enum sim_action on[SIM_NON])
+{
+	on[SIM_ON_POWEROFF] = SIM_A_DESTROY;
+	on[SIM_ON_REBOOT] = SIM_A_RESTART;
+	on[SIM_ON_WATCHDOG] = SIM_A_DESTROY;
+	on[SIM_ON_CRASH] = SIM_A_DESTROY;
+}
 
 int
 sim_name_valid(const char *name)
@@ -125,6 +184,21 @@ conf_check_listen(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+conf_check_action(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *s = conf_last_str(opt);
+
+	if (s == NULL || sim_action_from_name(s) == -1) {
+		cfg_error(cfg, "%s: not an action: \"%s\" (write destroy, "
+		    "restart, rename-restart, preserve, coredump-destroy, "
+		    "coredump-restart or soft-reset)", cfg_opt_name(opt),
+		    s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 conf_check_uuid(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *s = conf_last_str(opt);
@@ -187,11 +261,13 @@ conf_fill(cfg_t *cfg, struct sim_conf *conf)
 {
 	struct sim_conf_domain *d;
 	cfg_t *sec;
-	size_t i;
+	size_t i, k;
 
 	conf->boot_time_ms = conf_duration(cfg, "boot_time", 2000);
 	conf->create_time_ms = conf_duration(cfg, "create_time", 0);
 	conf->destroy_time_ms = conf_duration(cfg, "destroy_time", 0);
+	conf->restart_time_ms = conf_duration(cfg, "restart_time", 300);
+	conf->dump_time_ms = conf_duration(cfg, "dump_time", 1000);
 	conf->ndomains = cfg_size(cfg, "domain");
 	if (conf->ndomains == 0)
 		return 0;
@@ -209,6 +285,9 @@ conf_fill(cfg_t *cfg, struct sim_conf *conf)
 		d->autostart = cfg_getbool(sec, "autostart") == cfg_true;
 		d->boot_time_ms = conf_duration(sec, "boot_time",
 		    conf->boot_time_ms);
+		for (k = 0; k < SIM_NON; k++)
+			d->on[k] = (enum sim_action)sim_action_from_name(
+			    cfg_getstr(sec, on_keys[k]));
 	}
 	return 0;
 }
@@ -228,6 +307,12 @@ sim_conf_load(const char *path)
 	cfg_set_validate_func(cfg, "boot_time", conf_check_duration);
 	cfg_set_validate_func(cfg, "create_time", conf_check_duration);
 	cfg_set_validate_func(cfg, "destroy_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "restart_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "dump_time", conf_check_duration);
+	cfg_set_validate_func(cfg, "domain|on_poweroff", conf_check_action);
+	cfg_set_validate_func(cfg, "domain|on_reboot", conf_check_action);
+	cfg_set_validate_func(cfg, "domain|on_watchdog", conf_check_action);
+	cfg_set_validate_func(cfg, "domain|on_crash", conf_check_action);
 	cfg_set_validate_func(cfg, "domain|boot_time", conf_check_duration);
 	cfg_set_validate_func(cfg, "domain|listen", conf_check_listen);
 	cfg_set_validate_func(cfg, "domain|uuid", conf_check_uuid);

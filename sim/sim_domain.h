@@ -1,7 +1,8 @@
 /*
  * sim_domain.h - the simulated domains: ids, states, lifecycle (create,
  * destroy, shutdown, pause), per-name fault injection and the "xl monitor"
- * of the domains simhv booted.
+ * of the domains simhv booted, which carries out their own actions on
+ * shutdown (on_crash, on_reboot...).
  */
 #ifndef SIM_DOMAIN_H
 #define SIM_DOMAIN_H
@@ -36,14 +37,17 @@ struct sim_dconf {
 	char *listen;			/* NULL only with a guest program */
 	char *guest;			/* NULL: simhv serves the guest */
 	uint64_t boot_time_ms;
+	enum sim_action on[SIM_NON];	/* its own actions on shutdown */
 };
 
 /*
- * Every change, for the event stream; reason is NULL except for "shutdown",
- * old_name NULL except for "renamed".
+ * Every change, for the event stream; reason and action (the domain's own
+ * for that reason, NULL if none) are NULL and monitored -1 except for
+ * "shutdown", old_name NULL except for "renamed".
  */
 typedef void sim_event_fn(const char *event, const char *name, int domid,
-    const char *reason, const char *old_name);
+    const char *reason, const char *old_name, const char *action,
+    int monitored);
 
 /* Xen's own operations (xl migrate, xl save, xl restore). */
 enum sim_migrate { SIM_MIGRATE_OUT, SIM_MIGRATE_IN, SIM_MIGRATE_LOCAL };
@@ -102,10 +106,21 @@ int sim_domain_restore(const char *name, uint64_t ms, char *err,
 int sim_domain_set_behaviour(struct sim_domain *d, enum sim_behaviour b,
     unsigned slow_ms, bool sticky, char *err, size_t errlen);
 
+/* The xl monitor of d dies (an operator killed the xl process). */
+/* (also between the destroy and the create of its restart: by name). */
+int sim_domain_kill_monitor(const char *name_or_domid, char *err,
+    size_t errlen);
+/* d's own action for one shutdown reason (xl's on_crash...). */
+int sim_domain_set_action(struct sim_domain *d, enum sim_on on,
+    enum sim_action a, char *err, size_t errlen);
+
 /* Per-name settings; they outlive the domains of that name. */
 int sim_name_fail_create(const char *name, unsigned count, char *err,
     size_t errlen);
-int sim_name_delay(const char *name, bool create, uint64_t ms, char *err,
-    size_t errlen);
+/* What takes ms: create, destroy, a monitor's restart or core dump. */
+enum sim_delay { SIM_DELAY_CREATE, SIM_DELAY_DESTROY, SIM_DELAY_RESTART,
+	SIM_DELAY_DUMP };
+int sim_name_delay(const char *name, enum sim_delay what, uint64_t ms,
+    char *err, size_t errlen);
 
 #endif

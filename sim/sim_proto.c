@@ -412,7 +412,8 @@ sim_req_subscribe(struct sim_req *req)
 
 void
 sim_proto_event(const char *event, const char *name, int domid,
-    const char *reason, const char *old_name)
+    const char *reason, const char *old_name, const char *action,
+    int monitored)
 {
 	struct sim_conn *c, *next;
 	json_object *o;
@@ -429,6 +430,12 @@ sim_proto_event(const char *event, const char *name, int domid,
 	if (old_name != NULL)
 		json_object_object_add(o, "old_name",
 		    json_object_new_string(old_name));
+	if (monitored >= 0) {
+		json_object_object_add(o, "monitored",
+		    json_object_new_boolean(monitored));
+		json_object_object_add(o, "action", action != NULL ?
+		    json_object_new_string(action) : NULL);
+	}
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);

@@ -39,6 +39,7 @@ void sim_req_subscribe(struct sim_req *req);
 
 /* Writes one event line to every subscribed connection. */
 void sim_proto_event(const char *event, const char *name, int domid,
-    const char *reason, const char *old_name);
+    const char *reason, const char *old_name, const char *action,
+    int monitored);
 
 #endif

@@ -10,8 +10,7 @@
  * back through done(), which supervisor.c applies to its domain.
  *
  * One recovery: get the configuration -> write the intent record (so that
- * a yaokid killed midway finishes the job after a restart) -> wait out the
- * crash grace if the toolstack may restart the domain -> re-list and look
+ * a yaokid killed midway finishes the job after a restart) -> re-list and look
  * the domain up by name -> destroy the old incarnation if it exists (the
  * hypervisor completes once it is gone) -> create from the configuration
  * -> done. Every step is asynchronous; nothing here blocks the loop.
@@ -63,13 +62,11 @@ struct recovery {
 	bool cancelled;                  /* the owner dropped the domain */
 	double t0, t_destroyed;
 	char *config_json;
-	struct event *grace;
 	char uuid[40];                   /* of the incarnation to destroy */
 	enum recovery_xen_op xen_op;     /* what ended it, when Xen's tools did */
 };
 
 static void start(struct recovery *r);
-static void grace_cb(evutil_socket_t fd, short what, void *arg);
 static void relist_before_acting(struct recovery *r);
 static void relisted_cb(void *arg, int err, const struct hv_dominfo *doms,
     size_t n);
@@ -114,8 +111,6 @@ recovery_free(struct recovery *r)
 {
 	free(r->config_json);
 	free(r->name);
-	if (r->grace != NULL)
-		event_free(r->grace);
 	free(r);
 }
 
@@ -208,7 +203,6 @@ static void
 start(struct recovery *r)
 {
 	char why[300];
-	int grace_ms;
 
 	r->started = true;
 	r->t0 = r->t_destroyed = yk_now_s();
@@ -225,23 +219,12 @@ start(struct recovery *r)
 		return;
 	}
 	yk_failpoint("intent", r->name);
-	grace_ms = r->q->hv->ops->crash_grace_ms;
-	if (grace_ms > 0 && !r->created_by_us && r->shutdown_seen) {
-		struct timeval tv = { grace_ms / 1000, (grace_ms % 1000) * 1000 };
-
-		r->grace = evtimer_new(r->q->base, grace_cb, r);
-		if (r->grace != NULL && evtimer_add(r->grace, &tv) == 0)
-			return;
-	}
+	/*
+	 * No grace period here: whether an xl monitor acts on a shutdown is
+	 * known (hv_dominfo.monitored) and the state machine waits for it
+	 * before it asks for a recovery.
+	 */
 	relist_before_acting(r);
-}
-
-/* The crash grace is over: an `xl create` monitor had its chance. */
-static void
-grace_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd; (void)what;
-	relist_before_acting(arg);
 }
 
 /*

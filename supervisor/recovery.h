@@ -28,7 +28,7 @@ struct recovery_request {
 	const char *name;          /* copied */
 	int domid;                 /* the incarnation the owner knows, -1: none */
 	bool created_by_us;        /* yaokid created that incarnation */
-	bool shutdown_seen;        /* it was seen shut down (crash grace) */
+	bool shutdown_seen;        /* it was seen shut down */
 	int halfbuilt_domid;       /* a paused incarnation yaokid created and
 	                              never unpaused (killed midway): destroyed,
 	                              never adopted; -1: none */

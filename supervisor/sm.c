@@ -57,7 +57,14 @@ static unsigned	 on_domain_paused(struct yk_sm *);
 static unsigned	 on_domain_shutdown(struct yk_sm *,
 		    const struct yk_sm_params *, const struct yk_sm_event *,
 		    int64_t);
-static unsigned	 on_domain_gone(struct yk_sm *, const struct yk_sm_event *);
+static unsigned	 on_crashed(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 wait_for_monitor(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
+static unsigned	 monitor_failed(struct yk_sm *, const struct yk_sm_params *,
+		    int64_t, const char *);
+static unsigned	 on_domain_gone(struct yk_sm *, const struct yk_sm_params *,
+		    const struct yk_sm_event *, int64_t);
 static unsigned	 on_xen_op(struct yk_sm *, const struct yk_sm_event *);
 static unsigned	 on_adopted(struct yk_sm *, const struct yk_sm_params *,
 		    const struct yk_sm_event *, int64_t);
@@ -94,6 +101,7 @@ static const char *const xen_op_reasons[] = {
 	[YK_XOP_MIGRATING_IN] = "migrating in",
 	[YK_XOP_SAVING] = "being saved",
 	[YK_XOP_RESTORING] = "being restored",
+	[YK_XOP_MONITOR] = "its xl monitor is handling its shutdown",
 };
 
 /* ---- names -------------------------------------------------------------- */
@@ -154,6 +162,8 @@ yk_sm_params_from_conf(struct yk_sm_params *p, const struct yk_domain_conf *c)
 	p->backoff_max_ms = ms_from_conf(c->backoff_max_ms);
 	p->on_failure = c->on_failure;
 	p->on_crash = c->on_crash;
+	p->monitor_wait_ms = YK_SM_MONITOR_WAIT_MS;
+	p->coredump_wait_ms = YK_SM_COREDUMP_WAIT_MS;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -324,6 +334,7 @@ enter_starting(struct yk_sm *sm, const struct yk_sm_params *p, int64_t since)
 {
 	sm->state = YK_STARTING;
 	sm->xen_op = YK_XOP_NONE;
+	sm->monitor_restarts = false;
 	sm->start_until = add_sat(since, p->start_period_ms > 0 ?
 	    p->start_period_ms : 0);
 	sm->start_seen_ok = false;
@@ -477,6 +488,12 @@ on_timer(struct yk_sm *sm, const struct yk_sm_params *p,
 		sm->reboot_pending = false;
 		return request_recovery(sm, p, now,
 		    "not healthy within start period after reboot");
+	case YK_PAUSED:
+		if (sm->xen_op != YK_XOP_MONITOR || sm->maintenance)
+			break;
+		return monitor_failed(sm, p, now, sm->monitor_restarts ?
+		    "did not bring it back in time" :
+		    "did not destroy it in time");
 	default:
 		break;
 	}
@@ -560,16 +577,13 @@ on_domain_shutdown(struct yk_sm *sm, const struct yk_sm_params *p,
 	case YK_SD_WATCHDOG:
 		if (sm->state == YK_BACKOFF)
 			return 0;	/* a recovery is already scheduled */
-		if (p->on_crash == YK_ONCRASH_NONE) {
-			enter_absent(sm);
-			set_reason(sm, "crashed; on_crash is none");
-			return 0;
-		}
-		return request_recovery(sm, p, now,
-		    ev->reason == YK_SD_CRASH ? "crashed" : "watchdog expired");
+		return on_crashed(sm, p, ev, now);
 	case YK_SD_REBOOT:
-		if (sm->created_by_us) {
-			/* yaokid is this domain's toolstack: restart it. */
+		if (!ev->monitored) {
+			/*
+			 * No xl monitor restarts it (yaokid created it, or
+			 * its monitor is gone): yaokid is its toolstack.
+			 */
 			sm->state = YK_RECOVERING;
 			sm->wake_at = 0;
 			set_reason(sm, "guest rebooted");
@@ -589,6 +603,94 @@ on_domain_shutdown(struct yk_sm *sm, const struct yk_sm_params *p,
 	default:
 		return 0;
 	}
+}
+
+/* "crashed" or "watchdog expired": how a reason reads in a state reason. */
+static const char *
+crash_text(enum yk_shutdown_reason r)
+{
+	return r == YK_SD_WATCHDOG ? "watchdog expired" : "crashed";
+}
+
+/*
+ * A crash or watchdog expiry. The domain's own action comes first: a
+ * preserved domain is evidence and is never touched; a live xl monitor
+ * acts on the others and yaokid waits for it; without a monitor yaokid is
+ * the toolstack and recovers it at once per its own on_crash.
+ */
+static unsigned
+on_crashed(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	if (ev->action == HV_ACTION_PRESERVE) {
+		set_reason(sm, "%s; %s=preserve keeps it for debugging",
+		    crash_text(ev->reason), hv_action_key(ev->reason));
+		sm->state = YK_UNRECOVERABLE;
+		sm->xen_op = YK_XOP_NONE;
+		sm->wake_at = 0;
+		sm->reboot_pending = false;
+		return YK_ACT_HOOK | YK_ACT_PERSIST;
+	}
+	if (ev->monitored && !(hv_action_destroys(ev->action) &&
+	    p->on_crash == YK_ONCRASH_NONE))
+		return wait_for_monitor(sm, p, ev, now);
+	if (p->on_crash == YK_ONCRASH_NONE) {
+		enter_absent(sm);
+		set_reason(sm, "crashed; on_crash is none");
+		return 0;
+	}
+	return request_recovery(sm, p, now, crash_text(ev->reason));
+}
+
+/*
+ * Its xl monitor acts (restart: it brings a new incarnation back; destroy:
+ * yaokid re-creates it once it is gone; unknown action: waited for like a
+ * restart). Hands off like any of Xen's own operations, within a bound.
+ */
+static unsigned
+wait_for_monitor(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
+{
+	int64_t bound = p->monitor_wait_ms;
+
+	if (hv_action_dumps(ev->action))
+		bound = add_sat(bound, p->coredump_wait_ms);
+	sm->state = YK_PAUSED;
+	sm->xen_op = YK_XOP_MONITOR;
+	sm->monitor_restarts = !hv_action_destroys(ev->action);
+	sm->monitor_reason = ev->reason;
+	sm->reboot_pending = false;
+	sm->consecutive_failures = 0;
+	sm->consecutive_successes = 0;
+	sm->wake_at = wake_time(now, bound);
+	if (ev->action == HV_ACTION_UNKNOWN)
+		set_reason(sm, "%s; its xl monitor handles it (%s unknown)",
+		    crash_text(ev->reason), hv_action_key(ev->reason));
+	else if (sm->monitor_restarts)
+		set_reason(sm, "%s; its xl monitor restarts it (%s=%s)",
+		    crash_text(ev->reason), hv_action_key(ev->reason),
+		    hv_action_name(ev->action));
+	else
+		set_reason(sm, "%s; its xl monitor destroys it (%s=%s), then "
+		    "yaokid re-creates it", crash_text(ev->reason),
+		    hv_action_key(ev->reason), hv_action_name(ev->action));
+	return 0;
+}
+
+/* The monitor died, or took too long: yaokid recovers the domain itself. */
+static unsigned
+monitor_failed(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now,
+    const char *what)
+{
+	char why[sizeof(sm->reason)];
+
+	snprintf(why, sizeof(why), "%s; its xl monitor %s",
+	    crash_text(sm->monitor_reason), what);
+	sm->xen_op = YK_XOP_NONE;
+	sm->monitor_restarts = false;
+	sm->wake_at = 0;
+	sm->state = YK_FAILING;	/* not paused any more, whatever comes */
+	return request_recovery(sm, p, now, why);
 }
 
 /* Where Xen's own operation took the domain: nothing is owed. */
@@ -612,11 +714,26 @@ xen_op_ended_away(struct yk_sm *sm)
 }
 
 static unsigned
-on_domain_gone(struct yk_sm *sm, const struct yk_sm_event *ev)
+on_domain_gone(struct yk_sm *sm, const struct yk_sm_params *p,
+    const struct yk_sm_event *ev, int64_t now)
 {
 	bool was_ours;
 
 	sm->xen_paused = false;
+	if (sm->xen_op == YK_XOP_MONITOR && sm->state == YK_PAUSED &&
+	    !sm->maintenance) {
+		if (sm->monitor_restarts)
+			return 0;	/* destroyed on its way back */
+		/* Its monitor destroyed it: now yaokid's on_crash applies. */
+		sm->xen_op = YK_XOP_NONE;
+		sm->wake_at = 0;
+		return request_recovery(sm, p, now,
+		    crash_text(sm->monitor_reason));
+	}
+	if (sm->xen_op == YK_XOP_MONITOR) {
+		sm->xen_op = YK_XOP_NONE;
+		return 0;
+	}
 	if (sm->xen_op != YK_XOP_NONE) {
 		if (sm->state == YK_UNRECOVERABLE || sm->maintenance) {
 			sm->xen_op = YK_XOP_NONE;
@@ -798,6 +915,8 @@ on_cmd_resume(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
 	sm->maintenance = false;
 	if (sm->state != YK_PAUSED && sm->state != YK_UNRECOVERABLE)
 		return was_maint ? YK_ACT_PERSIST : 0;
+	if (sm->xen_op == YK_XOP_MONITOR)
+		sm->xen_op = YK_XOP_NONE;	/* the operator takes it back */
 	if (sm->xen_paused || sm->xen_op != YK_XOP_NONE)
 		enter_paused_by_xen(sm);
 	else
@@ -810,6 +929,12 @@ on_cmd_reset(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
 {
 	sm->nhist = 0;
 	sm->streak = 0;
+	if (sm->state == YK_PAUSED && sm->xen_op == YK_XOP_MONITOR &&
+	    !sm->maintenance) {
+		sm->xen_op = YK_XOP_NONE;	/* the operator takes it back */
+		enter_starting(sm, p, now);
+		return YK_ACT_PERSIST;
+	}
 	if (sm->state == YK_UNRECOVERABLE || sm->state == YK_BACKOFF) {
 		if (sm->xen_paused || sm->xen_op != YK_XOP_NONE)
 			enter_paused_by_xen(sm);
@@ -890,7 +1015,12 @@ yk_sm_step(struct yk_sm *sm, const struct yk_sm_params *p,
 	case YK_EV_DOMAIN_SHUTDOWN:
 		return on_domain_shutdown(sm, p, ev, now);
 	case YK_EV_DOMAIN_GONE:
-		return on_domain_gone(sm, ev);
+		return on_domain_gone(sm, p, ev, now);
+	case YK_EV_MONITOR_GONE:
+		if (sm->xen_op != YK_XOP_MONITOR || sm->state != YK_PAUSED ||
+		    sm->maintenance)
+			return 0;
+		return monitor_failed(sm, p, now, "is gone");
 	case YK_EV_RECOVERY_DONE:
 		return on_recovery_done(sm, p, ev, now);
 	case YK_EV_TIMER:

@@ -41,7 +41,16 @@ struct yk_sm_params {
 	int64_t backoff_max_ms;
 	enum yk_on_failure on_failure;
 	enum yk_on_crash on_crash;
+	/*
+	 * How long an xl monitor may take to restart or destroy a domain that
+	 * shut down before yaokid acts itself, and how much longer when it
+	 * dumps the core first (coredump-*).
+	 */
+	int64_t monitor_wait_ms;
+	int64_t coredump_wait_ms;
 };
+#define YK_SM_MONITOR_WAIT_MS   120000
+#define YK_SM_COREDUMP_WAIT_MS  600000
 void yk_sm_params_from_conf(struct yk_sm_params *p, const struct yk_domain_conf *c);
 
 /*
@@ -54,6 +63,9 @@ enum yk_xen_op {
 	YK_XOP_MIGRATING_IN,       /* "NAME--incoming": xl migrate-receive */
 	YK_XOP_SAVING,             /* shut down with reason suspend: xl save */
 	YK_XOP_RESTORING,          /* created paused from a save image */
+	YK_XOP_MONITOR,            /* its xl monitor acts on its crash or
+	                              watchdog (restart, or destroy and then
+	                              yaokid re-creates it) */
 };
 /* The status reason while op runs ("migrating away", "being saved"...). */
 const char *yk_xen_op_reason(enum yk_xen_op op);
@@ -78,6 +90,10 @@ struct yk_sm {
 	enum yk_xen_op xen_op;      /* Xen's own tools are handling it */
 	bool created_by_us;         /* yaokid created the current incarnation (persisted) */
 	bool reboot_pending;        /* on_failure=reboot: waiting for health after a reboot */
+	bool monitor_restarts;      /* YK_XOP_MONITOR: the monitor brings the domain
+	                               back (else it destroys it and yaokid then
+	                               re-creates it) */
+	enum yk_shutdown_reason monitor_reason;   /* YK_XOP_MONITOR: crash, watchdog */
 	unsigned nhist;             /* recovery start times, oldest first (persisted) */
 	unsigned hist_cap;          /* entries allocated at hist (<= YK_SM_HIST_MAX) */
 	int64_t *hist;              /* owned; freed by yk_sm_free */
@@ -89,7 +105,9 @@ enum yk_sm_event_kind {
 	YK_EV_DOMAIN_UP,       /* the domain exists and runs (first seen, new domid,
 	                          unpaused); .ours, .started */
 	YK_EV_DOMAIN_PAUSED,   /* paused in Xen */
-	YK_EV_DOMAIN_SHUTDOWN, /* .reason: the guest shut down (domain still exists) */
+	YK_EV_DOMAIN_SHUTDOWN, /* .reason, .monitored, .action: the guest shut down
+	                          (domain still exists) */
+	YK_EV_MONITOR_GONE,    /* the xl monitor of the shut-down domain died */
 	YK_EV_DOMAIN_GONE,     /* vanished, and not because yaokid destroyed it; .owed */
 	YK_EV_RECOVERY_DONE,   /* .ok: yaokid's destroy+create finished (ok = created) */
 	YK_EV_XEN_OP,          /* .op: Xen's own tools took the domain over */
@@ -115,6 +133,9 @@ struct yk_sm_event {
 	enum yk_sm_event_kind kind;
 	bool ok;                        /* PROBE, RECOVERY_DONE */
 	enum yk_shutdown_reason reason; /* DOMAIN_SHUTDOWN */
+	bool monitored;                 /* DOMAIN_SHUTDOWN: an xl monitor is alive */
+	enum hv_action action;          /* DOMAIN_SHUTDOWN: the domain's own action
+	                                   for reason (on_crash...) */
 	bool hold;                      /* a mass-failure hold is in force */
 	enum yk_xen_op op;              /* XEN_OP */
 	bool owed;                      /* DOMAIN_GONE: yaokid destroyed it itself

@@ -973,6 +973,9 @@ reconcile_gone(struct sup_domain *d)
 	if (d->sm.xen_op == YK_XOP_NONE)
 		log_notice("%s: domain %d is gone (destroyed outside yaokid)",
 		    d->conf->name, old);
+	else if (d->sm.xen_op == YK_XOP_MONITOR)
+		log_notice("%s: domain %d is gone (destroyed by its xl monitor)",
+		    d->conf->name, old);
 	ev.owed = d->intent;
 	sup_domain_step(d, &ev);
 }
@@ -1034,17 +1037,43 @@ reconcile_running(struct sup_domain *d, const struct hv_dominfo *info)
 		sup_capture(d);
 }
 
+/* What the hypervisor says will happen to a domain that shut down. */
+static void
+log_shutdown(const struct sup_domain *d, const struct hv_dominfo *info)
+{
+	const char *key = hv_action_key(info->reason);
+
+	log_notice("%s: domain %d shut down (%s)", d->conf->name, d->domid,
+	    yk_shutdown_reason_name(info->reason));
+	if (key != NULL)
+		log_info("%s: domain %d: %s=%s; %s", d->conf->name, d->domid,
+		    key, hv_action_name(info->action), info->monitored ?
+		    "its xl monitor is alive" : "no xl monitor (yaokid acts)");
+	if (!info->monitored && hv_action_dumps(info->action) &&
+	    (info->reason == YK_SD_CRASH || info->reason == YK_SD_WATCHDOG))
+		log_notice("%s: %s=%s, but no xl monitor dumps the core: yaokid "
+		    "recovers it without the dump", d->conf->name, key,
+		    hv_action_name(info->action));
+}
+
 static void
 reconcile_shutdown(struct sup_domain *d, const struct hv_dominfo *info)
 {
 	struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
-	    .reason = info->reason, .ours = is_ours(d, info) };
+	    .reason = info->reason, .ours = is_ours(d, info),
+	    .monitored = info->monitored, .action = info->action };
 
-	if (d->shutdown_seen)
+	if (d->shutdown_seen) {
+		/* Waiting for its monitor, which died: yaokid acts. */
+		if (d->sm.xen_op == YK_XOP_MONITOR && !info->monitored) {
+			log_notice("%s: the xl monitor of domain %d is gone",
+			    d->conf->name, d->domid);
+			step_kind(d, YK_EV_MONITOR_GONE);
+		}
 		return;
+	}
 	d->shutdown_seen = true;
-	log_notice("%s: domain %d shut down (%s)", d->conf->name, d->domid,
-	    yk_shutdown_reason_name(info->reason));
+	log_shutdown(d, info);
 	sup_domain_step(d, &ev);
 }
 
@@ -1103,6 +1132,11 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	struct dom_index ix;
 
 	s->list_pending = false;
+	if (s->list_again) {
+		/* Asked for while this one was in flight: it may be stale. */
+		s->list_again = false;
+		sup_request_list(s);
+	}
 	if (err != 0) {
 		log_debug("hypervisor list failed; retrying");
 		return;
@@ -1139,28 +1173,39 @@ list_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 sup_request_list(struct sup *s)
 {
+	if (s->list_pending)
+		s->list_again = true;
 	arm_ms(s->list_timer, 0);
 }
 
-/* Hypervisor events: crashes are acted on at once; the rest re-lists. */
+/*
+ * Hypervisor events list again at once: a shutdown is acted on from the
+ * list, which says who acts on it (an xl monitor, and the domain's own
+ * action), so a crash costs one list, not a list interval.
+ */
 static void
 hv_event_cb(void *arg, const struct hv_event *ev)
 {
 	struct sup *s = arg;
 	struct sup_domain *d;
 
-	if (ev->kind == HV_EV_SHUTDOWN && (d = sup_find(s, ev->name)) != NULL &&
-	    d->domid == ev->domid && d->rec == NULL && !d->shutdown_seen &&
-	    !d->intent) {
-		struct yk_sm_event sev = { .kind = YK_EV_DOMAIN_SHUTDOWN,
-		    .reason = ev->reason,
-		    .ours = d->created_domid >= 0 && d->domid == d->created_domid };
+	/*
+	 * A shutdown that says who acts on it is acted on at once: a monitor
+	 * may destroy the domain before the next list could see it shut down.
+	 */
+	if (ev->kind == HV_EV_SHUTDOWN && ev->facts &&
+	    (d = sup_find(s, ev->name)) != NULL && d->domid == ev->domid &&
+	    d->rec == NULL && !d->shutdown_seen && !d->intent) {
+		struct hv_dominfo info;
 
-		d->shutdown_seen = true;
-		log_notice("%s: domain %d shut down (%s)", d->conf->name,
-		    d->domid, yk_shutdown_reason_name(ev->reason));
-		sup_domain_step(d, &sev);
-		return;
+		memset(&info, 0, sizeof(info));
+		info.domid = ev->domid;
+		info.state = HV_SHUTDOWN;
+		info.reason = ev->reason;
+		info.monitored = ev->monitored;
+		info.action = ev->action;
+		snprintf(info.uuid, sizeof(info.uuid), "%s", d->uuid);
+		reconcile_shutdown(d, &info);
 	}
 	sup_request_list(s);
 }

@@ -94,6 +94,7 @@ struct sup {
 	struct sup_domain_list domains;
 	struct event *list_timer;
 	bool list_pending;
+	bool list_again;                 /* a list was asked for while one ran */
 	bool listed_once;
 	bool hold;
 	unsigned n_probed, n_failing;    /* kept by tally(): no walk per probe */

@@ -25,6 +25,15 @@ struct hv_dominfo {
 	enum hv_dstate state;
 	enum yk_shutdown_reason reason;   /* valid when HV_SHUTDOWN */
 	bool migrating;                   /* "--incoming" / "--migratedaway" */
+	/*
+	 * Valid when HV_SHUTDOWN: whether an xl monitor (the process `xl
+	 * create` leaves behind) is alive for this domid, and the domain's
+	 * own action for the reason it shut down with (on_crash for a crash,
+	 * on_watchdog, on_reboot, on_poweroff), HV_ACTION_UNKNOWN if the
+	 * backend cannot tell.
+	 */
+	bool monitored;
+	enum hv_action action;
 	int64_t start_wall_ms;            /* when it was created (ms since the
 	                                     epoch); 0 when unknown */
 };
@@ -36,7 +45,9 @@ struct hv_ident {
 };
 
 enum hv_event_kind {
-	HV_EV_SHUTDOWN,    /* the guest shut down; .reason */
+	HV_EV_SHUTDOWN,    /* the guest shut down; .reason, and when .facts
+	                      who acts on it (.monitored, .action); without
+	                      them the next list says */
 	HV_EV_GONE,        /* the domain no longer exists (or is dying) */
 	HV_EV_CREATED,     /* a domain appeared */
 	HV_EV_PAUSED,
@@ -49,6 +60,9 @@ struct hv_event {
 	const char *name;
 	int domid;
 	enum yk_shutdown_reason reason;
+	bool facts;                       /* SHUTDOWN: monitored, action are set */
+	bool monitored;                   /* as in struct hv_dominfo */
+	enum hv_action action;
 };
 
 typedef void hv_event_fn(void *arg, const struct hv_event *ev);
@@ -59,12 +73,6 @@ typedef void hv_done_fn(void *arg, int err, const char *errmsg);
 
 struct hv_ops {
 	const char *name;
-	/*
-	 * How long to wait after a crash of a domain yaokid did not create
-	 * before re-resolving it by name: an `xl create` monitor may be
-	 * restarting it, and yaokid and xl must never both create it.
-	 */
-	int crash_grace_ms;
 	void (*close)(struct hv *hv);
 	void (*list)(struct hv *hv, hv_list_fn *cb, void *arg);
 	void (*capture)(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);

@@ -58,6 +58,7 @@
 #include "failpoint.h"
 #include "file.h"
 #include "hv_libxl_log.h"
+#include "hv_xlmon.h"
 #include "log.h"
 
 #ifndef LIBXL_HAVE_NONCONST_EVENT_OCCURS_EVENT_ARG
@@ -135,6 +136,15 @@ struct xl_watch {
 	bool seen;                  /* present in the latest domain list */
 	unsigned name_age;          /* lists since name was read from xenstore */
 	int64_t start_wall_ms;      /* libxl_vm_get_start_time, 0 unknown */
+	/* Read once when the domain is first seen shut down (see shutdown_facts). */
+	bool facts;
+	enum yk_shutdown_reason facts_reason;
+	enum hv_action action;      /* its own on_crash/on_reboot... */
+	long monitor_pid;           /* its xl monitor, 0: none */
+	/* Events held back until who acts on the shutdown is known. */
+	bool shutdown_pending;
+	enum yk_shutdown_reason pending_reason;
+	bool death_pending;
 };
 TAILQ_HEAD(xl_watch_list, xl_watch);
 
@@ -183,11 +193,11 @@ static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
 static bool xl_destroy_done(struct hv_libxl *xl, struct xl_msg *m);
 static bool xl_create_done(struct hv_libxl *xl, struct xl_msg *m);
+static void xl_shutdown_facts(struct hv_libxl *xl, struct xl_watch *w,
+    struct hv_dominfo *out);
 
 static const struct hv_ops libxl_ops = {
 	.name = "libxl",
-	/* An `xl create` monitor restarts crashed domains quickly if it will at all. */
-	.crash_grace_ms = 2000,
 	.close = xl_close,
 	.list = xl_list,
 	.capture = xl_capture,
@@ -285,6 +295,38 @@ reason_from_libxl(int r)
 	case LIBXL_SHUTDOWN_REASON_WATCHDOG: return YK_SD_WATCHDOG;
 	case LIBXL_SHUTDOWN_REASON_SOFT_RESET: return YK_SD_SOFT_RESET;
 	default: return YK_SD_UNKNOWN;
+	}
+}
+
+static enum hv_action
+action_from_libxl(libxl_action_on_shutdown a)
+{
+	switch (a) {
+	case LIBXL_ACTION_ON_SHUTDOWN_DESTROY: return HV_ACTION_DESTROY;
+	case LIBXL_ACTION_ON_SHUTDOWN_RESTART: return HV_ACTION_RESTART;
+	case LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME:
+		return HV_ACTION_RENAME_RESTART;
+	case LIBXL_ACTION_ON_SHUTDOWN_PRESERVE: return HV_ACTION_PRESERVE;
+	case LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY:
+		return HV_ACTION_COREDUMP_DESTROY;
+	case LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART:
+		return HV_ACTION_COREDUMP_RESTART;
+	case LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET: return HV_ACTION_SOFT_RESET;
+	default: return HV_ACTION_UNKNOWN;
+	}
+}
+
+/* The field of a domain configuration that holds the action for r. */
+static enum hv_action
+action_for_reason(const libxl_domain_config *cfg, enum yk_shutdown_reason r)
+{
+	switch (r) {
+	case YK_SD_POWEROFF: return action_from_libxl(cfg->on_poweroff);
+	case YK_SD_REBOOT: return action_from_libxl(cfg->on_reboot);
+	case YK_SD_CRASH: return action_from_libxl(cfg->on_crash);
+	case YK_SD_WATCHDOG: return action_from_libxl(cfg->on_watchdog);
+	case YK_SD_SOFT_RESET: return action_from_libxl(cfg->on_soft_reset);
+	default: return HV_ACTION_UNKNOWN;
 	}
 }
 
@@ -596,6 +638,45 @@ watch_disable_domid(struct hv_libxl *xl, uint32_t domid)
 		watch_disable(xl, w);
 }
 
+/*
+ * Shutdowns that came in (from inside some libxl call) go to the main loop
+ * with who acts on them (the domain's own action, its xl monitor), read
+ * now, outside libxl's callback, then a death held back behind them.
+ */
+static void
+watch_post_shutdowns(struct hv_libxl *xl)
+{
+	struct xl_msg *m;
+	struct hv_dominfo info;
+	struct xl_watch *w;
+
+	TAILQ_FOREACH(w, &xl->watches, entry) {
+		if (!w->shutdown_pending)
+			continue;
+		w->shutdown_pending = false;
+		memset(&info, 0, sizeof(info));
+		snprintf(info.name, sizeof(info.name), "%s", w->name);
+		info.domid = (int)w->domid;
+		info.state = HV_SHUTDOWN;
+		info.reason = w->pending_reason;
+		xl_shutdown_facts(xl, w, &info);
+		m = msg_new(XL_EVENT, NULL);
+		snprintf(m->ev_name, sizeof(m->ev_name), "%s", w->name);
+		m->ev.kind = HV_EV_SHUTDOWN;
+		m->ev.domid = (int)w->domid;
+		m->ev.reason = info.reason;
+		m->ev.facts = true;
+		m->ev.monitored = info.monitored;
+		m->ev.action = info.action;
+		xl_post(xl, m);
+		if (w->death_pending) {
+			w->death_pending = false;
+			xl_post_event(xl, HV_EV_GONE, w->name, (int)w->domid,
+			    YK_SD_UNKNOWN);
+		}
+	}
+}
+
 /* Watches whose DEATH came in (from inside some libxl call) are spent. */
 static void
 watch_reap_dead(struct hv_libxl *xl)
@@ -647,13 +728,18 @@ xl_event_occurs(void *user, libxl_event *event)
 	if (w != NULL && w->domid == event->domid && !w->dead) {
 		switch (event->type) {
 		case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
-			xl_post_event(xl, HV_EV_SHUTDOWN, w->name, (int)w->domid,
-			    reason_from_libxl(event->u.domain_shutdown.shutdown_reason));
+			/* Posted with its facts once out of libxl. */
+			w->shutdown_pending = true;
+			w->pending_reason = reason_from_libxl(
+			    event->u.domain_shutdown.shutdown_reason);
 			break;
 		case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
 			w->dead = true;
-			xl_post_event(xl, HV_EV_GONE, w->name, (int)w->domid,
-			    YK_SD_UNKNOWN);
+			if (w->shutdown_pending)
+				w->death_pending = true;   /* keep the order */
+			else
+				xl_post_event(xl, HV_EV_GONE, w->name,
+				    (int)w->domid, YK_SD_UNKNOWN);
 			break;
 		default:
 			break;
@@ -804,6 +890,80 @@ xl_dom_name(struct hv_libxl *xl, uint32_t domid, struct xl_watch *w,
 }
 
 /*
+ * The domain's own action for reason, from the configuration libxl keeps
+ * for it (what xl's monitor itself reloads before a restart); unknown when
+ * libxl cannot give it. Libxl thread only.
+ */
+static enum hv_action
+xl_domain_action(struct hv_libxl *xl, uint32_t domid, const char *name,
+    enum yk_shutdown_reason reason)
+{
+	libxl_domain_config cfg;
+	enum hv_action a = HV_ACTION_UNKNOWN;
+	int rc;
+
+	libxl_domain_config_init(&cfg);
+	rc = libxl_retrieve_domain_configuration(xl->ctx, domid, &cfg, NULL);
+	if (rc == 0)
+		a = action_for_reason(&cfg, reason);
+	else
+		log_info("%s: cannot read the configuration of domain %" PRIu32
+		    " for its %s (libxl error %d, %s)", name, domid,
+		    hv_action_key(reason) != NULL ? hv_action_key(reason) :
+		    "action", rc, xl_rcname(rc));
+	libxl_domain_config_dispose(&cfg);
+	return a;
+}
+
+/*
+ * For a domain seen shut down: its own action for the reason (read once
+ * per domid and reason, cached on its watch) and whether its xl monitor
+ * is alive (the log is read once; the process is checked on every list).
+ * Without a watch nothing can be cached and both are read each time.
+ */
+static void
+xl_shutdown_facts(struct hv_libxl *xl, struct xl_watch *w,
+    struct hv_dominfo *out)
+{
+	struct xl_watch tmp;
+	const char *key = hv_action_key(out->reason);
+
+	if (w == NULL) {
+		memset(&tmp, 0, sizeof(tmp));
+		w = &tmp;
+	}
+	if (!w->facts || w->facts_reason != out->reason) {
+		w->facts = true;
+		w->facts_reason = out->reason;
+		w->action = out->reason == YK_SD_SUSPEND ? HV_ACTION_UNKNOWN :
+		    xl_domain_action(xl, (uint32_t)out->domid, out->name,
+		    out->reason);
+		w->monitor_pid = hv_xlmon_find(HV_XLMON_LOGDIR, "/proc",
+		    out->name, out->domid);
+		if (w->monitor_pid > 0)
+			log_debug("%s: domain %d shut down (%s); %s=%s; xl monitor "
+			    "pid %ld", out->name, out->domid,
+			    yk_shutdown_reason_name(out->reason),
+			    key != NULL ? key : "action", hv_action_name(w->action),
+			    w->monitor_pid);
+		else
+			log_debug("%s: domain %d shut down (%s); %s=%s; no xl "
+			    "monitor (no live \"Waiting for domain\" line in "
+			    "%s/xl-%s.log)", out->name, out->domid,
+			    yk_shutdown_reason_name(out->reason),
+			    key != NULL ? key : "action", hv_action_name(w->action),
+			    HV_XLMON_LOGDIR, out->name);
+	} else if (w->monitor_pid > 0 &&
+	    !hv_xlmon_alive("/proc", w->monitor_pid)) {
+		log_debug("%s: domain %d: xl monitor pid %ld is gone", out->name,
+		    out->domid, w->monitor_pid);
+		w->monitor_pid = 0;
+	}
+	out->action = w->action;
+	out->monitored = w->monitor_pid > 0;
+}
+
+/*
  * Fills out from one libxl_dominfo; false for what yaokid never sees.
  * Watches every live domain it reports (w: its watch, if it has one).
  */
@@ -837,6 +997,8 @@ xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
 		out->start_wall_ms = w->start_wall_ms;
 	} else
 		out->start_wall_ms = xl_start_time(xl, domid);
+	if (out->state == HV_SHUTDOWN)
+		xl_shutdown_facts(xl, w, out);
 	return true;
 }
 
@@ -1350,6 +1512,7 @@ xl_thread_main(void *arg)
 			xl_wait(xl, timeout, true);
 		xl_finish_completed(xl);
 		timeout = xl_check_gone(xl);
+		watch_post_shutdowns(xl);
 		watch_reap_dead(xl);
 		xl_drain_queued_events(xl);
 	}

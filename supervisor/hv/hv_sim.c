@@ -90,7 +90,6 @@ static void sim_disconnect(struct hv_sim *sim, const char *why);
 
 static const struct hv_ops sim_ops = {
 	.name = "sim",
-	.crash_grace_ms = 0,     /* simhv's monitors act on reboots only */
 	.close = sim_close,
 	.list = sim_list,
 	.capture = sim_capture,
@@ -176,13 +175,15 @@ arr_str(struct json_object *a, size_t i)
 
 /*
  * One entry of `list brief`: [name, domid, uuid, state, shutdown_reason,
- * start_time] (start_time in seconds since the epoch; older simhvs stop
- * at shutdown_reason).
+ * start_time, monitored, action] (start_time in seconds since the epoch;
+ * action: the domain's own for its shutdown reason, null unless shut down;
+ * older simhvs stop earlier: no monitor, action unknown).
  */
 static bool
 parse_brief(struct json_object *d, struct hv_dominfo *out)
 {
-	struct json_object *id, *start;
+	struct json_object *id, *start, *mon;
+	int action;
 	const char *name, *uuid;
 
 	if (!json_object_is_type(d, json_type_array) ||
@@ -204,6 +205,13 @@ parse_brief(struct json_object *d, struct hv_dominfo *out)
 	    (json_object_is_type(start, json_type_double) ||
 	    json_object_is_type(start, json_type_int)) ?
 	    (int64_t)(json_object_get_double(start) * 1000.0) : 0;
+	mon = json_object_array_get_idx(d, 6);
+	out->monitored = mon != NULL &&
+	    json_object_is_type(mon, json_type_boolean) &&
+	    json_object_get_boolean(mon);
+	action = hv_action_from_name(json_object_array_length(d) > 7 ?
+	    arr_str(d, 7) : NULL);
+	out->action = action < 0 ? HV_ACTION_UNKNOWN : (enum hv_action)action;
 	return true;
 }
 
@@ -359,8 +367,21 @@ ev_dispatch(struct hv_sim *sim, struct json_object *o)
 	ev.name = obj_str(o, "name");
 	ev.domid = obj_int(o, "domid", -1);
 	ev.reason = parse_reason(obj_str(o, "reason"));
-	if (strcmp(kind, "shutdown") == 0)
+	if (strcmp(kind, "shutdown") == 0) {
+		struct json_object *mon;
+		int action;
+
 		ev.kind = HV_EV_SHUTDOWN;
+		/* Who acts on it: in the event since simhv has monitors. */
+		if (json_object_object_get_ex(o, "monitored", &mon) &&
+		    json_object_is_type(mon, json_type_boolean)) {
+			ev.facts = true;
+			ev.monitored = json_object_get_boolean(mon);
+			action = hv_action_from_name(obj_str(o, "action"));
+			ev.action = action < 0 ? HV_ACTION_UNKNOWN :
+			    (enum hv_action)action;
+		}
+	}
 	else if (strcmp(kind, "dying") == 0 || strcmp(kind, "gone") == 0)
 		ev.kind = HV_EV_GONE;
 	else if (strcmp(kind, "created") == 0)

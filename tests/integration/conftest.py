@@ -163,6 +163,13 @@ class Sim:
             raise AssertionError(f"simhv ctl {args}: {r.stdout} {r.stderr}")
         return json.loads(r.stdout) if r.stdout.strip() else None
 
+    def crash(self, name):
+        """A crash that only yaokid acts on: the domain's xl monitor (if it
+        has one; xl's default on_crash=destroy would destroy it) is killed
+        first, as for a domain started with `xl create -e`."""
+        self.ctl("monitor", name, "kill", check=False)
+        return self.ctl("crash", name)
+
     def domains(self):
         return {d["name"]: d for d in self.ctl("list")["domains"] if d["state"] != "dying"}
 

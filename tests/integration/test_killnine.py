@@ -134,7 +134,7 @@ def test_kill_after_intent_is_written(sim_factory, yaokid_factory):
     sim, y = make(sim_factory, yaokid_factory)
     y.start(env={"YAOKI_FAILPOINT": "intent"})
     before = assert_settles(sim, y, NAMES)
-    sim.ctl("crash", "web01")
+    sim.crash("web01")
     wait_stopped(y, "intent")
     rec = state_record(y, "web01")
     assert rec["intent"] is not None and rec["intent"]["domid"] == before["web01"]
@@ -173,7 +173,7 @@ def test_kill_while_the_domain_is_dying(sim_factory, yaokid_factory, into_dying)
     y.start()
     before = assert_settles(sim, y, NAMES)
     sim.ctl("delay", "web01", "destroy", "2.5")
-    sim.ctl("crash", "web01")
+    sim.crash("web01")
 
     def dying():
         return any(d["name"] == "web01" and d["state"] == "dying"
@@ -193,7 +193,7 @@ def test_kill_after_destroy_before_create(sim_factory, yaokid_factory):
     sim, y = make(sim_factory, yaokid_factory)
     y.start(env={"YAOKI_FAILPOINT": "create"})
     before = assert_settles(sim, y, NAMES)
-    sim.ctl("crash", "web03")
+    sim.crash("web03")
     wait_stopped(y, "create")
     kill9(y)
     wait_for(lambda: "web03" not in live(sim), 10, what="web03 destroyed")
@@ -208,7 +208,7 @@ def test_kill_between_create_and_unpause(sim_factory, yaokid_factory):
     sim, y = make(sim_factory, yaokid_factory)
     y.start(env={"YAOKI_FAILPOINT": "unpause"})
     before = assert_settles(sim, y, NAMES)
-    sim.ctl("crash", "web04")
+    sim.crash("web04")
     wait_stopped(y, "unpause")
     half = live(sim)["web04"]
     assert len(half) == 1 and half[0]["state"] == "paused", half
@@ -225,7 +225,7 @@ def test_kill_while_create_is_pending(sim_factory, yaokid_factory):
     y.start()
     before = assert_settles(sim, y, NAMES)
     sim.ctl("delay", "web01", "create", "2")
-    sim.ctl("crash", "web01")
+    sim.crash("web01")
     wait_for(lambda: "web01: creating the domain again" in y.log(), 10,
              what="create issued")
     # The request has reached simhv (its create delay is 2 s): yaokid writes
@@ -246,7 +246,7 @@ def test_kill_after_create_before_intent_is_cleared(sim_factory, yaokid_factory)
     sim, y = make(sim_factory, yaokid_factory)
     y.start(env={"YAOKI_FAILPOINT": "created"})
     before = assert_settles(sim, y, NAMES)
-    sim.ctl("crash", "web02")
+    sim.crash("web02")
     wait_stopped(y, "created")
     new = live(sim)["web02"][0]["domid"]
     assert new > before["web02"]
@@ -272,7 +272,7 @@ def test_kill_with_recoveries_waiting_in_line(sim_factory, yaokid_factory):
     for n in NAMES:
         sim.ctl("delay", n, "destroy", "1")
     for n in NAMES:
-        sim.ctl("crash", n)
+        sim.crash(n)
     wait_for(lambda: "recovery waits in line" in y.log(), 10, what="queue")
     kill9(y)
     restart(y)
@@ -300,7 +300,7 @@ def test_kill_at_random_moments(sim_factory, yaokid_factory):
         for v in victims:
             how = rng.choice(["crash", "error", "hang", "refuse"])
             if how == "crash":
-                sim.ctl("crash", v)
+                sim.crash(v)
             else:
                 sim.ctl("guest", v, how)
         time.sleep(rng.uniform(0.0, 1.5))      # a random moment: the scenario

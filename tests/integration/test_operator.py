@@ -191,6 +191,10 @@ def test_ten_simultaneous_failures_wait_in_line(sim_factory, yaokid_factory):
     before = {n: sim.domid(n) for n in names}
     for n in names:
         sim.ctl("delay", n, "destroy", "0.3")
+    # Monitors first (a crash meant for yaokid alone), then the crashes
+    # back to back: they must find the recoveries still in line.
+    for n in names:
+        sim.ctl("monitor", n, "kill")
     for n in names:
         sim.ctl("crash", n)
 

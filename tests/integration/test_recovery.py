@@ -115,6 +115,9 @@ def test_watchdog_counts_as_crash_and_on_crash_none_does_not(sim_factory, yaokid
                        defaults={"failures": "50"}).start()
     y.wait_state("web02", "healthy")
     old = sim.domid("web02")
+    # Without its monitor (whose on_crash=destroy would destroy it),
+    # yaoki.conf's on_crash alone decides.
+    sim.ctl("monitor", "web02", "kill")
     sim.ctl("crash", "web02")
     y.wait_state("web02", "absent")
     y.wait_probes("web01", 6)                          # >= 1 s of yaokid's time

@@ -155,8 +155,8 @@ class LineReader:
         return json.loads(line)
 
 
-def domain_conf(name, ip, port, boot_time=None, guest=None):
-    lines = ['domain "%s" {' % name]
+def domain_conf(name, ip, port, boot_time=None, guest=None, extra=()):
+    lines = ['domain "%s" {' % name] + ["  " + e for e in extra]
     if ip is not None:
         lines.append('  listen = "%s:%d"' % (ip, port))
     if boot_time is not None:
@@ -625,7 +625,9 @@ def test_second_create_during_create_delay_fails(one):
 # ---- shutdowns and the monitor ------------------------------------------------------------
 
 
-def test_crash_leaves_monitor_domain_shut_down(one):
+def test_crash_leaves_preserved_monitor_domain_shut_down(one):
+    one.ok("on", "web01", "crash", "preserve")
+    assert one.dom("web01")["actions"]["on_crash"] == "preserve"
     one.ok("crash", "web01")
     d = one.dom("web01")
     assert (d["domid"], d["state"], d["shutdown_reason"]) == (1, "shutdown", "crash")
@@ -639,13 +641,80 @@ def test_crash_leaves_monitor_domain_shut_down(one):
     assert one.domains() == []
 
 
+def test_crash_default_action_destroys(one):
+    """xl's default on_crash is destroy: the monitor destroys it, nothing more."""
+    d = one.dom("web01")
+    assert d["actions"] == {"on_poweroff": "destroy", "on_reboot": "restart",
+                            "on_watchdog": "destroy", "on_crash": "destroy"}
+    one.ok("crash", "web01")
+    wait_for(lambda: one.domains() == [], 5, what="web01 destroyed by its monitor")
+    stays(lambda: one.domains() == [], 0.8, what="nothing re-created")
+
+
+def test_monitor_restart_takes_restart_delay(one):
+    uuid = one.dom("web01")["uuid"]
+    one.ok("on", "web01", "crash", "restart")
+    one.ok("delay", "web01", "restart", "1.5")
+    t0 = time.monotonic()
+    one.ok("crash", "web01")
+    wait_for(lambda: one.domains() == [], 5, what="old incarnation destroyed")
+    d = wait_for(lambda: one.dom("web01"), 10, what="web01 restarted")
+    assert time.monotonic() - t0 >= 1.4
+    assert (d["domid"], d["uuid"], d["monitor"], d["state"]) == (2, uuid, True, "running")
+    assert d["actions"]["on_crash"] == "restart"
+
+
+def test_monitor_coredump_waits_for_the_dump(one):
+    one.ok("on", "web01", "crash", "coredump-restart")
+    one.ok("delay", "web01", "dump", "1.5")
+    one.ok("delay", "web01", "restart", "0")
+    one.ok("crash", "web01")
+    stays(lambda: (one.dom("web01") or {}).get("state") == "shutdown", 1.0,
+          what="shut down while the core is dumped")
+    d = wait_for(lambda: (lambda x: x if x and x["domid"] == 2 else None)(one.dom("web01")),
+                 5, what="web01 restarted after the dump")
+    assert d["state"] == "running"
+
+
+def test_monitor_rename_restart_keeps_the_old_one(one):
+    one.ok("on", "web01", "crash", "rename-restart")
+    one.ok("crash", "web01")
+    d = wait_for(lambda: one.dom("web01"), 5, what="web01 restarted")
+    old = one.dom("web01-old-1")
+    assert d["domid"] == 2 and d["monitor"] is True
+    assert (old["domid"], old["state"], old["monitor"]) == (1, "shutdown", False)
+
+
+def test_killed_monitor_acts_on_nothing(one):
+    one.ok("on", "web01", "crash", "restart")
+    one.ok("monitor", "web01", "kill")
+    assert one.dom("web01")["monitor"] is False
+    assert one.cmd("monitor", "web01", "kill")["ok"] is False
+    one.ok("crash", "web01")
+    stays(lambda: one.dom("web01")["state"] == "shutdown", 0.8,
+          what="no monitor: left shut down")
+    assert one.ok("list", "brief")["domains"][0][6:] == [False, "restart"]
+    assert one.cmd("monitor", "web01", "stop")["ok"] is False
+    assert one.cmd("on", "web01", "crash", "explode")["ok"] is False
+
+
+def test_killing_monitor_during_restart_stops_it(one):
+    one.ok("on", "web01", "crash", "restart")
+    one.ok("delay", "web01", "restart", "1")
+    one.ok("crash", "web01")
+    wait_for(lambda: one.domains() == [], 5, what="old incarnation destroyed")
+    one.ok("monitor", "web01", "kill")
+    stays(lambda: one.domains() == [], 1.5, what="nothing re-created")
+
+
 def test_list_brief_matches_full_list(one):
+    one.ok("on", "web01", "crash", "preserve")
     one.ok("crash", "web01")
     full = one.dom("web01")
     reply = one.ok("list", "brief")
     assert reply["boot_id"] == one.ok("list")["boot_id"]
     assert reply["domains"] == [[full["name"], full["domid"], full["uuid"], "shutdown",
-                                 "crash", full["start_time"]]]
+                                 "crash", full["start_time"], True, "preserve"]]
     one.ok("destroy", "web01")
     assert one.ok("list", "brief")["domains"] == []
     r = one.cmd("list", "everything")
@@ -753,6 +822,7 @@ def test_event_stream(one):
     assert rd2.line() == {"ok": True}
     one.ok("pause", "web01")
     one.ok("unpause", "web01")
+    one.ok("on", "web01", "crash", "preserve")
     one.ok("crash", "web01")
     one.ok("destroy", "web01")
     one.ok("create", config)
@@ -760,11 +830,13 @@ def test_event_stream(one):
     expect = [
         {"event": "paused", "name": "web01", "domid": 1},
         {"event": "unpaused", "name": "web01", "domid": 1},
-        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "crash"},
+        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "crash",
+         "monitored": True, "action": "preserve"},
         {"event": "dying", "name": "web01", "domid": 1},
         {"event": "gone", "name": "web01", "domid": 1},
         {"event": "created", "name": "web01", "domid": 2},
-        {"event": "shutdown", "name": "web01", "domid": 2, "reason": "poweroff"},
+        {"event": "shutdown", "name": "web01", "domid": 2, "reason": "poweroff",
+         "monitored": False, "action": "destroy"},
     ]
     assert [rd.line() for _ in expect] == expect
     assert [rd2.line() for _ in expect] == expect
@@ -781,7 +853,8 @@ def test_event_stream_monitor_reboot(one):
     one.ok("shutdown", "web01", "reboot")
     got = [rd.line() for _ in range(4)]
     assert got == [
-        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "reboot"},
+        {"event": "shutdown", "name": "web01", "domid": 1, "reason": "reboot",
+         "monitored": True, "action": "restart"},
         {"event": "dying", "name": "web01", "domid": 1},
         {"event": "gone", "name": "web01", "domid": 1},
         {"event": "created", "name": "web01", "domid": 2},
@@ -821,7 +894,8 @@ def test_guest_program_environment_and_exit_crashes_domain(start, pool, tmp_path
         "    time.sleep(0.02)  # the guest program's own poll\n")
     ip, port = pool.take()
     sim = start("boot_time = 0\n" + domain_conf("web01", ip, port) +
-                domain_conf("prog02", None, 0, guest="%s %s %s %s" % (PYTHON, script, out, go)))
+                domain_conf("prog02", None, 0, guest="%s %s %s %s" % (PYTHON, script, out, go),
+                            extra=['on_crash = "preserve"']))
     wait_for(lambda: out.exists() and out.read_text(), 10, what="guest program to start")
     assert out.read_text() == "prog02 2"
     assert sim.dom("prog02")["state"] == "running"

@@ -116,7 +116,8 @@ def test_migrate_out_renames_suspends_for_the_last_second_then_destroys(one):
     got = [rd.line() for _ in range(4)]
     assert got == [
         {"event": "renamed", "name": "web01--migratedaway", "domid": 1, "old_name": "web01"},
-        {"event": "shutdown", "name": "web01--migratedaway", "domid": 1, "reason": "suspend"},
+        {"event": "shutdown", "name": "web01--migratedaway", "domid": 1, "reason": "suspend",
+         "monitored": True, "action": None},
         {"event": "dying", "name": "web01--migratedaway", "domid": 1},
         {"event": "gone", "name": "web01--migratedaway", "domid": 1},
     ]
@@ -294,7 +295,8 @@ def test_each_serve_is_a_new_boot(start, pool):
     assert d["domid"] == 1
     assert before - 1 <= d["start_time"] <= time.time() + 1
     entry = b1["domains"][0]
-    assert len(entry) == 6 and entry[:5] == [d["name"], 1, d["uuid"], "running", None]
+    assert len(entry) == 8 and entry[:5] == [d["name"], 1, d["uuid"], "running", None]
+    assert entry[6:] == [True, None]
     assert entry[5] == d["start_time"]
     assert "boot_id" not in d
     s1.ok("shutdown", "web01", "reboot")

@@ -175,7 +175,7 @@ def test_maintenance_pause_survives_a_restart(sim_factory, yaokid_factory, kill)
     domid = sim.domid("web01")
     restart(y, kill=kill)
     y.wait_state("web01", "paused")
-    sim.ctl("crash", "web01")                     # not even a crash is acted on
+    sim.crash("web01")                     # not even a crash is acted on
     y.wait_state("clock", "healthy")
     y.wait_probes("clock", 7)                     # >= 1.2 s of yaokid's time
     assert y.state("web01") == "paused"

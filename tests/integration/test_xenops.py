@@ -265,7 +265,7 @@ def kill_after_destroy(sim, y):
     y.stop()
     y.start(env={"YAOKI_FAILPOINT": "create"})
     y.wait_state("web01", ("starting", "healthy"))
-    sim.ctl("crash", "web01")
+    sim.crash("web01")
     wait_for(lambda: "failpoint create" in y.log(), 20, what="stopped at create")
     wait_for(lambda: "web01" not in sim.domains(), 10, what="web01 destroyed")
     y.proc.kill9()

@@ -153,7 +153,6 @@ s_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
 
 static const struct hv_ops stub_ops = {
 	.name = "stub",
-	.crash_grace_ms = 0,
 	.close = s_close,
 	.list = s_list,
 	.capture = s_capture,

@@ -45,6 +45,8 @@ setup(void **state)
 	p.backoff_max_ms = 5 * MIN;
 	p.on_failure = YK_ONFAIL_RECREATE;
 	p.on_crash = YK_ONCRASH_RECREATE;
+	p.monitor_wait_ms = 120 * SEC;
+	p.coredump_wait_ms = 600 * SEC;
 	now = T0;
 	return 0;
 }
@@ -140,6 +142,16 @@ up_started(int64_t started, bool ours)
 {
 	struct yk_sm_event e = { .kind = YK_EV_DOMAIN_UP, .started = started,
 	    .ours = ours };
+
+	return yk_sm_step(&sm, &p, &e, now);
+}
+
+/* A shutdown as the list reports it: who acts on it, and how. */
+static unsigned
+shutdown_by(enum yk_shutdown_reason r, bool monitored, enum hv_action action)
+{
+	struct yk_sm_event e = { .kind = YK_EV_DOMAIN_SHUTDOWN, .reason = r,
+	    .monitored = monitored, .action = action };
 
 	return yk_sm_step(&sm, &p, &e, now);
 }
@@ -1103,18 +1115,298 @@ test_guest_reboot_restart_fails(void **state)
 	assert_int_equal(sm.streak, 1);
 }
 
+/* Not created by yaokid, and no xl monitor either: yaokid restarts it. */
 static void
-test_guest_reboot_not_ours(void **state)
+test_guest_reboot_unmonitored_not_ours(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_false(sm.created_by_us);
+	assert_act(shutdown_by(YK_SD_REBOOT, false, HV_ACTION_RESTART),
+	    YK_ACT_RECOVER);
+	assert_state(YK_RECOVERING);
+	assert_string_equal(sm.reason, "guest rebooted");
+	assert_int_equal(sm.nhist, 0);
+}
+
+static void
+test_guest_reboot_monitored(void **state)
 {
 	(void)state;
 	to_healthy();
 	now += 10 * MIN;
-	assert_act(shutdown_ev(YK_SD_REBOOT), 0);
+	assert_act(shutdown_by(YK_SD_REBOOT, true, HV_ACTION_RESTART), 0);
 	assert_state(YK_STARTING);
 	assert_true(sm.start_until == now + 120 * SEC);
 	assert_int_equal(sm.wake_at, 0);
 	assert_act(probe(false), 0);	/* rebooting: does not count */
 	assert_int_equal(sm.consecutive_failures, 0);
+}
+
+/* ---- crashes and the domain's own action (on_crash, xl monitor) -------- */
+
+static void
+test_crash_preserve_unrecoverable(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, false, HV_ACTION_PRESERVE),
+	    YK_ACT_HOOK | YK_ACT_PERSIST);
+	assert_state(YK_UNRECOVERABLE);
+	assert_string_equal(sm.reason,
+	    "crashed; on_crash=preserve keeps it for debugging");
+	assert_int_equal(sm.nhist, 0);
+	assert_int_equal(sm.wake_at, 0);
+	/* Nothing more happens to it, and the hook ran only once. */
+	assert_act(shutdown_by(YK_SD_CRASH, false, HV_ACTION_PRESERVE), 0);
+	assert_act(ev(YK_EV_MONITOR_GONE), 0);
+	assert_act(timer(), 0);
+	assert_state(YK_UNRECOVERABLE);
+	/* The operator hands it back. */
+	assert_act(ev(YK_EV_CMD_RESET), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+}
+
+static void
+test_crash_preserve_monitored(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_PRESERVE),
+	    YK_ACT_HOOK | YK_ACT_PERSIST);
+	assert_state(YK_UNRECOVERABLE);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	assert_act(ev(YK_EV_CMD_RESUME), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+}
+
+static void
+test_watchdog_preserve_reason(void **state)
+{
+	(void)state;
+	to_healthy();
+	p.on_crash = YK_ONCRASH_NONE;	/* preserve still wins */
+	assert_act(shutdown_by(YK_SD_WATCHDOG, false, HV_ACTION_PRESERVE),
+	    YK_ACT_HOOK | YK_ACT_PERSIST);
+	assert_string_equal(sm.reason,
+	    "watchdog expired; on_watchdog=preserve keeps it for debugging");
+}
+
+static void
+test_crash_monitor_restart_adopts(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_RESTART), 0);
+	assert_state(YK_PAUSED);
+	assert_int_equal(sm.xen_op, YK_XOP_MONITOR);
+	assert_string_equal(sm.reason,
+	    "crashed; its xl monitor restarts it (on_crash=restart)");
+	assert_true(sm.wake_at == now + 120 * SEC);
+	assert_int_equal(sm.nhist, 0);
+	assert_act(probe(false), 0);		/* not probed */
+	/* The monitor destroys it on its way back: still waiting. */
+	now += 2 * SEC;
+	assert_act(gone(false), 0);
+	assert_state(YK_PAUSED);
+	assert_act(timer(), 0);			/* not yet */
+	/* The new incarnation: a new start, not yaokid's. */
+	now += 5 * SEC;
+	assert_act(up_started(now - SEC, false), 0);
+	assert_state(YK_STARTING);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	assert_false(sm.created_by_us);
+	assert_true(sm.start_until == now - SEC + 120 * SEC);
+	assert_int_equal(sm.nhist, 0);
+	assert_int_equal(sm.wake_at, 0);
+}
+
+static void
+test_crash_monitor_restart_monitor_dies(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_RESTART), 0);
+	now += 3 * SEC;
+	assert_act(ev(YK_EV_MONITOR_GONE), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_state(YK_RECOVERING);
+	assert_string_equal(sm.reason, "crashed; its xl monitor is gone");
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	assert_int_equal(sm.nhist, 1);
+	assert_act(done(true), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+	assert_true(sm.created_by_us);
+}
+
+static void
+test_crash_monitor_restart_bound(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_RENAME_RESTART), 0);
+	assert_string_equal(sm.reason,
+	    "crashed; its xl monitor restarts it (on_crash=rename-restart)");
+	assert_act(gone(false), 0);
+	now += 120 * SEC - 1;
+	assert_act(timer(), 0);
+	assert_state(YK_PAUSED);
+	now += 1;
+	assert_act(timer(), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_state(YK_RECOVERING);
+	assert_string_equal(sm.reason,
+	    "crashed; its xl monitor did not bring it back in time");
+}
+
+static void
+test_crash_monitor_coredump_bound(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_COREDUMP_RESTART),
+	    0);
+	assert_string_equal(sm.reason, "crashed; its xl monitor restarts it "
+	    "(on_crash=coredump-restart)");
+	/* The dump may take long: the bound includes it. */
+	assert_true(sm.wake_at == now + 720 * SEC);
+	now += 300 * SEC;
+	assert_act(timer(), 0);
+	assert_state(YK_PAUSED);
+	now += 420 * SEC;
+	assert_act(timer(), YK_ACT_RECOVER | YK_ACT_PERSIST);
+}
+
+static void
+test_crash_monitor_destroy_then_recreate(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_COREDUMP_DESTROY),
+	    0);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "crashed; its xl monitor destroys it "
+	    "(on_crash=coredump-destroy), then yaokid re-creates it");
+	assert_true(sm.wake_at == now + 720 * SEC);
+	now += 200 * SEC;			/* a long dump */
+	assert_act(timer(), 0);
+	assert_act(gone(false), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_state(YK_RECOVERING);
+	assert_string_equal(sm.reason, "crashed");
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	assert_int_equal(sm.nhist, 1);
+}
+
+static void
+test_crash_monitor_destroy_bound(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_DESTROY), 0);
+	assert_true(sm.wake_at == now + 120 * SEC);
+	now += 120 * SEC;
+	assert_act(timer(), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_string_equal(sm.reason,
+	    "crashed; its xl monitor did not destroy it in time");
+}
+
+static void
+test_crash_monitor_destroy_on_crash_none(void **state)
+{
+	(void)state;
+	to_healthy();
+	p.on_crash = YK_ONCRASH_NONE;
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_DESTROY), 0);
+	assert_state(YK_ABSENT);
+	assert_string_equal(sm.reason, "crashed; on_crash is none");
+	assert_act(gone(false), 0);
+	assert_state(YK_ABSENT);
+}
+
+static void
+test_crash_unmonitored_recovers_at_once(void **state)
+{
+	static const enum hv_action acts[] = { HV_ACTION_UNKNOWN,
+	    HV_ACTION_DESTROY, HV_ACTION_RESTART, HV_ACTION_COREDUMP_DESTROY,
+	    HV_ACTION_COREDUMP_RESTART, HV_ACTION_RENAME_RESTART };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		setup(NULL);
+		to_healthy();
+		assert_act(shutdown_by(YK_SD_CRASH, false, acts[i]),
+		    YK_ACT_RECOVER | YK_ACT_PERSIST);
+		assert_state(YK_RECOVERING);
+		assert_string_equal(sm.reason, "crashed");
+		assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	}
+}
+
+static void
+test_crash_monitor_unknown_action_waits(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_UNKNOWN), 0);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason,
+	    "crashed; its xl monitor handles it (on_crash unknown)");
+	assert_true(sm.monitor_restarts);
+	assert_act(gone(false), 0);		/* maybe on its way back */
+	assert_state(YK_PAUSED);
+}
+
+static void
+test_watchdog_monitor_reason(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_WATCHDOG, true, HV_ACTION_RESTART), 0);
+	assert_string_equal(sm.reason, "watchdog expired; its xl monitor "
+	    "restarts it (on_watchdog=restart)");
+	assert_act(ev(YK_EV_MONITOR_GONE), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_string_equal(sm.reason,
+	    "watchdog expired; its xl monitor is gone");
+}
+
+static void
+test_crash_monitor_wait_reset(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_RESTART), 0);
+	assert_act(ev(YK_EV_CMD_RESET), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	assert_int_equal(sm.wake_at, 0);
+}
+
+static void
+test_crash_monitor_wait_maintenance(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(shutdown_by(YK_SD_CRASH, true, HV_ACTION_RESTART), 0);
+	assert_act(ev(YK_EV_CMD_PAUSE), YK_ACT_PERSIST);
+	assert_state(YK_PAUSED);
+	assert_act(ev(YK_EV_MONITOR_GONE), 0);	/* maintenance wins */
+	assert_act(gone(false), 0);
+	assert_state(YK_PAUSED);
+	assert_act(ev(YK_EV_CMD_RESUME), YK_ACT_PERSIST);
+	assert_state(YK_STARTING);
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+}
+
+static void
+test_monitor_gone_ignored_elsewhere(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(ev(YK_EV_MONITOR_GONE), 0);
+	assert_state(YK_HEALTHY);
+	assert_act(xen_op(YK_XOP_SAVING), 0);
+	assert_act(ev(YK_EV_MONITOR_GONE), 0);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "being saved");
 }
 
 static void
@@ -2048,7 +2340,24 @@ main(void)
 		T(test_crash_ignored_states),
 		T(test_guest_reboot_ours_restarts),
 		T(test_guest_reboot_restart_fails),
-		T(test_guest_reboot_not_ours),
+		T(test_guest_reboot_unmonitored_not_ours),
+		T(test_guest_reboot_monitored),
+		T(test_crash_preserve_unrecoverable),
+		T(test_crash_preserve_monitored),
+		T(test_watchdog_preserve_reason),
+		T(test_crash_monitor_restart_adopts),
+		T(test_crash_monitor_restart_monitor_dies),
+		T(test_crash_monitor_restart_bound),
+		T(test_crash_monitor_coredump_bound),
+		T(test_crash_monitor_destroy_then_recreate),
+		T(test_crash_monitor_destroy_bound),
+		T(test_crash_monitor_destroy_on_crash_none),
+		T(test_crash_unmonitored_recovers_at_once),
+		T(test_crash_monitor_unknown_action_waits),
+		T(test_watchdog_monitor_reason),
+		T(test_crash_monitor_wait_reset),
+		T(test_crash_monitor_wait_maintenance),
+		T(test_monitor_gone_ignored_elsewhere),
 		T(test_poweroff_ours_destroys),
 		T(test_poweroff_not_ours),
 		T(test_shutdown_other_reasons_ignored),

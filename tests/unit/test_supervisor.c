@@ -160,6 +160,80 @@ test_crash_starts_recovery(void **state)
 	assert_false(sup_busy(f->s));
 }
 
+/* Its xl monitor restarts it: nothing destroyed or created; adopted. */
+static void
+test_monitored_crash_waits_and_adopts(void **state)
+{
+	struct fixture *f = *state;
+
+	start_running(f);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	f->st.doms[0].monitored = true;
+	f->st.doms[0].action = HV_ACTION_RESTART;
+	stub_log[0] = '\0';
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	assert_string_equal(f->d->sm.reason,
+	    "crashed; its xl monitor restarts it (on_crash=restart)");
+	f->st.ndoms = 0;                        /* destroyed by the monitor */
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	stub_hv_set(&f->st, 0, "web01", 6, HV_RUNNING, YK_SD_UNKNOWN);
+	relist(f);
+	assert_int_equal(f->d->domid, 6);
+	assert_int_equal(f->d->sm.state, YK_STARTING);
+	assert_false(f->d->sm.created_by_us);
+	assert_null(strstr(stub_log, "destroy:"));
+	assert_null(strstr(stub_log, "create:"));
+	assert_int_equal(f->d->recoveries_ok, 0);
+}
+
+/* The monitor dies while yaokid waits for it: yaokid recovers it. */
+static void
+test_monitor_gone_on_relist_recovers(void **state)
+{
+	struct fixture *f = *state;
+
+	start_running(f);
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	f->st.doms[0].monitored = true;
+	f->st.doms[0].action = HV_ACTION_COREDUMP_RESTART;
+	stub_log[0] = '\0';
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	relist(f);                              /* still dumping */
+	assert_null(strstr(stub_log, "destroy:"));
+	f->st.doms[0].monitored = false;
+	relist(f);
+	assert_non_null(strstr(stub_log, "destroy:5 "));
+	assert_non_null(strstr(stub_log, "create:"));
+	assert_int_equal(f->d->domid, 100);
+	assert_int_equal(f->d->recoveries_ok, 1);
+}
+
+/* A shutdown event that says who acts is acted on before any list. */
+static void
+test_shutdown_event_with_facts_acts_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct hv_event ev = { .kind = HV_EV_SHUTDOWN, .name = "web01",
+	    .domid = 5, .reason = YK_SD_CRASH, .facts = true,
+	    .monitored = false, .action = HV_ACTION_PRESERVE };
+
+	start_running(f);
+	f->st.hv.on_event(f->st.hv.event_arg, &ev);
+	assert_int_equal(f->d->sm.state, YK_UNRECOVERABLE);
+	assert_string_equal(f->d->sm.reason,
+	    "crashed; on_crash=preserve keeps it for debugging");
+	assert_true(f->d->shutdown_seen);
+	stub_log[0] = '\0';
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	f->st.doms[0].action = HV_ACTION_PRESERVE;
+	relist(f);
+	assert_null(strstr(stub_log, "destroy:"));
+	assert_int_equal(f->d->sm.state, YK_UNRECOVERABLE);
+}
+
 static void
 test_vanishes_while_not_recovering_absent(void **state)
 {
@@ -346,6 +420,9 @@ main(void)
 		T(test_appears_running_starting_and_captured),
 		T(test_domid_change_while_healthy_is_gone_and_new),
 		T(test_crash_starts_recovery),
+		T(test_monitored_crash_waits_and_adopts),
+		T(test_monitor_gone_on_relist_recovers),
+		T(test_shutdown_event_with_facts_acts_at_once),
 		T(test_vanishes_while_not_recovering_absent),
 		T(test_dropped_mid_recovery_created_and_intent_cleared),
 		T(test_migration_away_is_hands_off_then_absent),
