@@ -58,7 +58,8 @@ static const struct cmd cmds[] = {
 	    cmd_delay },
 	{ "events", 0, 0, "events", cmd_events },
 	{ "rename", 2, 2, "rename OLD NEW", cmd_rename },
-	{ "migrate", 3, 3, "migrate NAME out|in|local SECONDS", cmd_migrate },
+	{ "migrate", 3, 4, "migrate NAME out|in|local SECONDS [PREPARE]",
+	    cmd_migrate },
 	{ "save", 2, 2, "save NAME SECONDS", cmd_save },
 	{ "restore", 2, 2, "restore NAME SECONDS", cmd_restore },
 	{ "monitor", 2, 2, "monitor NAME kill", cmd_monitor },
@@ -515,9 +516,8 @@ cmd_migrate(struct sim_req *req, size_t argc, const char *const *argv)
 {
 	enum sim_migrate how;
 	char err[512];
-	uint64_t ms;
+	uint64_t ms, prepare_ms = 0;
 
-	(void)argc;
 	if (strcmp(argv[1], "out") == 0)
 		how = SIM_MIGRATE_OUT;
 	else if (strcmp(argv[1], "in") == 0)
@@ -525,13 +525,25 @@ cmd_migrate(struct sim_req *req, size_t argc, const char *const *argv)
 	else if (strcmp(argv[1], "local") == 0)
 		how = SIM_MIGRATE_LOCAL;
 	else {
-		sim_req_fail(req, "usage: migrate NAME out|in|local SECONDS");
+		sim_req_fail(req, "usage: migrate NAME out|in|local SECONDS "
+		    "[PREPARE]");
 		return;
 	}
 	if (!op_seconds(req, "migrate", argv[2], &ms))
 		return;
-	reply_result(req, sim_domain_migrate(argv[0], how, ms, err,
-	    sizeof(err)), err);
+	if (argc == 4 && how == SIM_MIGRATE_IN) {
+		sim_req_fail(req, "migrate: PREPARE is the sender's (out or "
+		    "local), not the receiver's");
+		return;
+	}
+	if (argc == 4 && (prepare_ms = parse_op_seconds(argv[3])) == 0) {
+		sim_req_fail(req, "migrate: PREPARE must be a decimal number of "
+		    "seconds, at least 0.001 and at most %u (got \"%.32s\")",
+		    SIM_OP_MAX_MS / 1000, argv[3]);
+		return;
+	}
+	reply_result(req, sim_domain_migrate(argv[0], how, ms, prepare_ms,
+	    err, sizeof(err)), err);
 }
 
 static void

@@ -94,7 +94,9 @@ struct sim_domain {
 	bool resumed;			/* restored or migrated in: no boot */
 	int64_t start_ms;		/* wall clock, when created here */
 	enum sim_op op;
-	int op_stage;
+	int op_stage;			/* migrating out: -1 preparing (not
+					   renamed yet), 0 copying, 1 suspended */
+	bool op_local;			/* migrating out to this very host */
 	uint64_t op_ms;			/* the operation's length */
 	int peer_domid;			/* the other half of a local migrate */
 	char op_name[SIM_NAME_MAX + 1];	/* the name before/after migrating */
@@ -198,6 +200,9 @@ static int domain_rename(struct sim_domain *d, const char *name, char *err,
     size_t errlen);
 static void op_abandon(struct sim_domain *d);
 static void op_cb(evutil_socket_t fd, short what, void *arg);
+static int outgoing_begin(struct sim_domain *d, char *err, size_t errlen);
+static int outgoing_names_free(const struct sim_domain *d, bool local,
+    char *err, size_t errlen);
 
 /* ---- lookups ------------------------------------------------------------- */
 
@@ -1196,7 +1201,7 @@ outgoing_fail(struct sim_domain *d)
 		p->peer_domid = 0;
 		sim_domain_destroy(p, NULL, NULL);
 	}
-	if (d->state != SIM_DYING &&
+	if (d->state != SIM_DYING && strcmp(d->nm->name, d->op_name) != 0 &&
 	    domain_rename(d, d->op_name, err, sizeof(err)) == -1)
 		log_warnx("%s: not renamed back: %s", d->nm->name, err);
 }
@@ -1241,6 +1246,15 @@ op_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (d->op) {
 	case OP_MIGRATING_OUT:
+		if (d->op_stage == -1) {
+			/* xl is done preparing: the domain is renamed. */
+			if (check_alive(d, err, sizeof(err)) == -1 ||
+			    outgoing_begin(d, err, sizeof(err)) == -1) {
+				log_warnx("%s", err);
+				outgoing_fail(d);
+			}
+			return;
+		}
 		if (d->op_stage == 0) {
 			/* The last round of copying: the guest is stopped. */
 			if (sim_domain_shutdown(d, SIM_R_SUSPEND, err,
@@ -1309,9 +1323,9 @@ find_idle_alive(const char *key, char *err, size_t errlen)
 
 int
 sim_domain_migrate(const char *key, enum sim_migrate how, uint64_t ms,
-    char *err, size_t errlen)
+    uint64_t prepare_ms, char *err, size_t errlen)
 {
-	char name[SIM_NAME_MAX + 1], away[SIM_NAME_MAX + 1];
+	char name[SIM_NAME_MAX + 1];
 	char incoming[SIM_NAME_MAX + 1];
 	struct sim_domain *d = NULL, *in;
 	struct sim_dconf c;
@@ -1346,28 +1360,68 @@ sim_domain_migrate(const char *key, enum sim_migrate how, uint64_t ms,
 	}
 	if ((d = find_idle_alive(key, err, errlen)) == NULL)
 		return -1;
-	snprintf(name, sizeof(name), "%s", d->nm->name);
-	if (suffixed(away, name, SUFFIX_AWAY, err, errlen) == -1 ||
+	if (outgoing_names_free(d, how == SIM_MIGRATE_LOCAL, err, errlen) == -1)
+		return -1;
+	op_start(d, OP_MIGRATING_OUT, ms, d->nm->name);
+	d->op_local = how == SIM_MIGRATE_LOCAL;
+	if (prepare_ms > 0) {
+		d->op_stage = -1;
+		timer_arm(&d->op_ev, prepare_ms, op_cb, d);
+		return 0;
+	}
+	if (outgoing_begin(d, err, errlen) == -1) {
+		d->op = OP_NONE;
+		return -1;
+	}
+	return 0;
+}
+
+/* -1 with err when NAME--migratedaway (or NAME--incoming) is taken. */
+static int
+outgoing_names_free(const struct sim_domain *d, bool local, char *err,
+    size_t errlen)
+{
+	char away[SIM_NAME_MAX + 1], incoming[SIM_NAME_MAX + 1];
+
+	if (suffixed(away, d->nm->name, SUFFIX_AWAY, err, errlen) == -1 ||
 	    name_free(away, err, errlen) == -1)
 		return -1;
-	if (how == SIM_MIGRATE_LOCAL &&
-	    (suffixed(incoming, name, SUFFIX_IN, err, errlen) == -1 ||
-	    name_free(incoming, err, errlen) == -1))
+	if (local && (suffixed(incoming, d->nm->name, SUFFIX_IN, err,
+	    errlen) == -1 || name_free(incoming, err, errlen) == -1))
 		return -1;
-	if (domain_rename(d, away, err, errlen) == -1)
+	return 0;
+}
+
+/*
+ * The sender's rounds begin: renamed NAME--migratedaway, suspended for
+ * the last second of op_ms; a local migration's receiver is created now.
+ */
+static int
+outgoing_begin(struct sim_domain *d, char *err, size_t errlen)
+{
+	char away[SIM_NAME_MAX + 1], incoming[SIM_NAME_MAX + 1];
+	const char *name = d->op_name;
+	struct sim_domain *in;
+	struct sim_dconf c;
+	uint64_t ms = d->op_ms;
+
+	if (outgoing_names_free(d, d->op_local, err, errlen) == -1)
 		return -1;
-	op_start(d, OP_MIGRATING_OUT, ms, name);
+	if (suffixed(away, name, SUFFIX_AWAY, err, errlen) == -1 ||
+	    domain_rename(d, away, err, errlen) == -1)
+		return -1;
+	d->op_stage = 0;
 	timer_arm(&d->op_ev, ms > SUSPEND_LAST_MS ? ms - SUSPEND_LAST_MS : 0,
 	    op_cb, d);
-	if (how == SIM_MIGRATE_OUT)
+	if (!d->op_local)
 		return 0;
+	if (suffixed(incoming, name, SUFFIX_IN, err, errlen) == -1)
+		return -1;
 	dconf_of(d, incoming, &c);
 	in = domain_new_paused(&c, d->monitor, err, errlen);
 	sim_dconf_clear(&c);
-	if (in == NULL) {
-		outgoing_fail(d);
+	if (in == NULL)
 		return -1;
-	}
 	op_start(in, OP_MIGRATING_IN, ms, name);
 	in->peer_domid = d->domid;
 	d->peer_domid = in->domid;
@@ -1449,6 +1503,16 @@ sim_name_delay(const char *name, enum sim_delay what, uint64_t ms, char *err,
 
 static json_object *domain_brief_json(const struct sim_domain *);
 
+/* The xl command at work on d, as a process table would show it. */
+static const char *
+domain_xl_op(const struct sim_domain *d)
+{
+	if (d->state == SIM_DYING)
+		return NULL;
+	return d->op == OP_MIGRATING_OUT ? "migrate" :
+	    d->op == OP_SAVING ? "save" : NULL;
+}
+
 /* {"on_poweroff": "destroy", "on_reboot": "restart", ...} */
 static json_object *
 actions_json(const enum sim_action on[SIM_NON])
@@ -1522,6 +1586,8 @@ sim_domains_list_json(bool brief)
 		json_object_object_add(o, "start_time", start_time_json(d));
 		json_object_object_add(o, "operation",
 		    json_str_or_null(op_names[d->op]));
+		json_object_object_add(o, "xl",
+		    json_str_or_null(domain_xl_op(d)));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -1537,7 +1603,7 @@ sim_domains_list_json(bool brief)
 static json_object *
 domain_brief_json(const struct sim_domain *d)
 {
-	json_object *a = json_object_new_array_ext(8);
+	json_object *a = json_object_new_array_ext(9);
 	enum sim_action act = domain_action(d);
 
 	json_object_array_add(a, json_object_new_string(d->nm->name));
@@ -1550,6 +1616,7 @@ domain_brief_json(const struct sim_domain *d)
 	json_object_array_add(a, json_object_new_boolean(d->monitor));
 	json_object_array_add(a, act != 0 ?
 	    json_object_new_string(sim_action_name(act)) : NULL);
+	json_object_array_add(a, json_str_or_null(domain_xl_op(d)));
 	return a;
 }
 

@@ -96,9 +96,13 @@ int sim_domain_pause(struct sim_domain *d, bool pause, char *err,
 /* xl rename: same domid, new name. */
 int sim_domain_rename(struct sim_domain *d, const char *name, char *err,
     size_t errlen);
-/* Starts a migration of key (a name; a domid too but for SIM_MIGRATE_IN). */
+/*
+ * Starts a migration of key (a name; a domid too but for SIM_MIGRATE_IN).
+ * A sender (out, local) first spends prepare_ms as xl migrate does before
+ * its last round: the domain keeps its name, only the xl process shows.
+ */
 int sim_domain_migrate(const char *key, enum sim_migrate how, uint64_t ms,
-    char *err, size_t errlen);
+    uint64_t prepare_ms, char *err, size_t errlen);
 int sim_domain_save(struct sim_domain *d, uint64_t ms, char *err,
     size_t errlen);
 int sim_domain_restore(const char *name, uint64_t ms, char *err,

@@ -254,8 +254,14 @@ xen_op_in(const char *name, const struct hv_dominfo *doms, size_t n)
 			return RECOVERY_XOP_MIGRATING_OUT;
 		if (strcmp(doms[i].name, incoming) == 0)
 			return RECOVERY_XOP_MIGRATING_IN;
-		if (strcmp(doms[i].name, name) == 0 &&
-		    doms[i].state == HV_SHUTDOWN && doms[i].reason == YK_SD_SUSPEND)
+		if (strcmp(doms[i].name, name) != 0)
+			continue;
+		/* xl migrate renames only for its last round: its process
+		 * names the domain from the start. */
+		if (doms[i].xl_op == HV_XL_MIGRATE)
+			return RECOVERY_XOP_MIGRATING_OUT;
+		if (doms[i].xl_op == HV_XL_SAVE || (doms[i].state == HV_SHUTDOWN &&
+		    doms[i].reason == YK_SD_SUSPEND))
 			return RECOVERY_XOP_SAVING;
 	}
 	return RECOVERY_XOP_NONE;

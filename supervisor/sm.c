@@ -713,6 +713,20 @@ xen_op_ended_away(struct yk_sm *sm)
 	return YK_ACT_PERSIST;
 }
 
+/*
+ * Xen's operation ended without the domain, which yaokid had destroyed
+ * (a migration that began as yaokid destroyed it fails without it): the
+ * create yaokid owes is made now. Never lose a domain yaokid destroyed.
+ */
+static unsigned
+xen_op_ended_owed(struct yk_sm *sm, const struct yk_sm_params *p, int64_t now)
+{
+	sm->xen_op = YK_XOP_NONE;
+	sm->state = YK_FAILING;
+	return request_recovery(sm, p, now,
+	    "Xen's operation ended without the domain yaokid had destroyed");
+}
+
 static unsigned
 on_domain_gone(struct yk_sm *sm, const struct yk_sm_params *p,
     const struct yk_sm_event *ev, int64_t now)
@@ -739,6 +753,11 @@ on_domain_gone(struct yk_sm *sm, const struct yk_sm_params *p,
 			sm->xen_op = YK_XOP_NONE;
 			return 0;
 		}
+		/* An incoming copy (migration in, restore) that appeared
+		 * after yaokid destroyed the domain, and did not complete. */
+		if (ev->owed && (sm->xen_op == YK_XOP_MIGRATING_IN ||
+		    sm->xen_op == YK_XOP_RESTORING))
+			return xen_op_ended_owed(sm, p, now);
 		return xen_op_ended_away(sm);
 	}
 	switch (sm->state) {

@@ -437,6 +437,7 @@ clear_intent(struct sup_domain *d)
 	d->intent = false;
 	d->intent_uuid[0] = '\0';
 	d->intent_creating = false;
+	d->create_owed = false;
 	d->halfbuilt_domid = -1;
 }
 
@@ -506,33 +507,51 @@ rec_done(void *arg, const struct recovery_outcome *o)
 		step_why(d, YK_EV_GAVE_UP, o->why);
 		break;
 	case RECOVERY_CANCELLED:
-		/* Xen's own tools took the domain over: nothing is owed. */
 		log_notice("%s: recovery cancelled: %s", d->conf->name, o->why);
-		clear_intent(d);
-		sup_domain_save(d);
+		if (o->destroyed || d->domid < 0) {
+			/*
+			 * Xen's tools appeared after the domain was gone (a
+			 * migration that cannot succeed without it): the
+			 * create stays owed until they are done.
+			 */
+			d->create_owed = true;
+			log_notice("%s: the domain is gone; yaokid still owes "
+			    "its create if Xen's tools do not bring it back",
+			    d->conf->name);
+		} else {
+			/* Xen's own tools took the domain over: nothing owed. */
+			clear_intent(d);
+			sup_domain_save(d);
+		}
 		step_xen_op(d, xen_op_of(o->xen_op));
 		break;
 	}
 	sup_domain_unref(d);
 }
 
-/* YK_ACT_CANCEL: Xen's tools took over; a recovery still in line goes. */
+/*
+ * YK_ACT_CANCEL: Xen's tools took over; a recovery still in line goes. A
+ * running one stops at its next look at the domain list, and its outcome
+ * says whether the create is owed. An intent whose incarnation yaokid
+ * already destroyed stays: Xen's tools may fail to bring the domain back.
+ */
 static void
 cancel_pending_recovery(struct sup_domain *d)
 {
-	if (d->intent) {
-		log_notice("%s: pending recovery cancelled: %s", d->conf->name,
-		    d->sm.reason);
-		clear_intent(d);
-		sup_domain_save(d);
-	}
-	if (d->rec != NULL && recovery_cancel_queued(d->rec)) {
+	if (d->rec != NULL) {
+		if (!recovery_cancel_queued(d->rec))
+			return;
 		log_notice("%s: queued recovery cancelled: %s", d->conf->name,
 		    d->sm.reason);
 		d->rec = NULL;
 		sup_domain_unref(d);
 	}
-	/* A running one stops at its next look at the domain list. */
+	if (d->intent && !d->create_owed) {
+		log_notice("%s: pending recovery cancelled: %s", d->conf->name,
+		    d->sm.reason);
+		clear_intent(d);
+		sup_domain_save(d);
+	}
 }
 
 static const struct recovery_owner rec_owner = {
@@ -839,6 +858,9 @@ find_info(const struct dom_index *ix, const char *name, enum yk_xen_op *op)
 	incoming = index_get(ix, other);
 	*op = away != NULL ? YK_XOP_MIGRATING_OUT :
 	    incoming != NULL ? YK_XOP_MIGRATING_IN : YK_XOP_NONE;
+	if (live != NULL && *op == YK_XOP_NONE)
+		*op = live->xl_op == HV_XL_MIGRATE ? YK_XOP_MIGRATING_OUT :
+		    live->xl_op == HV_XL_SAVE ? YK_XOP_SAVING : YK_XOP_NONE;
 	if (live != NULL)
 		return live;
 	return away != NULL ? away : incoming;
@@ -959,7 +981,13 @@ reconcile_gone(struct sup_domain *d)
 	struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_GONE };
 	int old = d->domid;
 
-	if (old < 0)
+	/*
+	 * Nothing known gone, unless Xen's tools held the domain: their copy
+	 * may come and go between two lists (an incoming migration that
+	 * fails at once), and what that ends must still be decided.
+	 */
+	if (old < 0 && (d->sm.xen_op == YK_XOP_NONE ||
+	    d->sm.xen_op == YK_XOP_MONITOR))
 		return;
 	d->domid = -1;
 	d->uuid[0] = '\0';
@@ -968,7 +996,7 @@ reconcile_gone(struct sup_domain *d)
 	 * destroys and creates the domain: not gone. If it never comes back,
 	 * the reboot deadline acts.
 	 */
-	if (old == d->expect_gone_domid || d->sm.reboot_pending)
+	if ((old >= 0 && old == d->expect_gone_domid) || d->sm.reboot_pending)
 		return;
 	if (d->sm.xen_op == YK_XOP_NONE)
 		log_notice("%s: domain %d is gone (destroyed outside yaokid)",
@@ -978,6 +1006,11 @@ reconcile_gone(struct sup_domain *d)
 		    d->conf->name, old);
 	ev.owed = d->intent;
 	sup_domain_step(d, &ev);
+	/* Xen's tools took it away (migrated, saved): nothing is owed. */
+	if (d->intent && d->sm.state == YK_ABSENT) {
+		clear_intent(d);
+		sup_domain_save(d);
+	}
 }
 
 /* info holds the name with another domid than the one yaokid knew. */
@@ -1031,6 +1064,12 @@ reconcile_running(struct sup_domain *d, const struct hv_dominfo *info)
 
 	if (d->sm.state != YK_ABSENT && !d->sm.xen_paused && !arrived)
 		return;
+	if (arrived && d->intent) {
+		/* Xen's tools brought it back: the owed create is not. */
+		log_notice("%s: domain %d came back through Xen's tools; "
+		    "nothing left to create", d->conf->name, info->domid);
+		clear_intent(d);
+	}
 	sup_domain_step(d, &ev);
 	/* A migration in or a restore ended here: its configuration is new. */
 	if (arrived)
@@ -1123,6 +1162,18 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 	}
 }
 
+/* Whether domid is in the list and not dying. */
+static bool
+domid_alive(const struct hv_dominfo *doms, size_t n, int domid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (doms[i].domid == domid)
+			return doms[i].state != HV_DYING;
+	return false;
+}
+
 static void
 list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
@@ -1151,6 +1202,8 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 
 		next = TAILQ_NEXT(d, entry);
 		info = find_info(&ix, d->conf->name, &op);
+		if (d->intent && !d->create_owed)
+			d->create_owed = !domid_alive(doms, n, d->intent_domid);
 		reconcile_domain(d, info, op);
 	}
 	free(ix.v);

@@ -60,6 +60,9 @@ struct sup_domain {
 	int64_t intent_wall_ms;
 	char intent_uuid[40];            /* the incarnation it was to destroy */
 	bool intent_creating;            /* its create had started */
+	bool create_owed;                /* the intent's incarnation is gone
+	                                    (yaokid destroyed it): the intent
+	                                    outlives Xen's tools taking over */
 	int halfbuilt_domid;             /* the next recovery destroys this paused
 	                                    domain yaokid never unpaused, -1 */
 	int expect_gone_domid;           /* a domid yaokid destroyed itself */

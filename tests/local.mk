@@ -54,6 +54,13 @@ tests_unit_test_xlmon_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_xlmon_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_xlmon_LDADD = libykhv.a libykbase.a $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/test_xlproc
+tests_unit_test_xlproc_SOURCES = tests/unit/test_xlproc.c \
+	tests/unit/scratch.c tests/unit/scratch.h
+tests_unit_test_xlproc_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_xlproc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_xlproc_LDADD = libykhv.a libykbase.a $(CMOCKA_LIBS)
+
 # The core against a scripted hypervisor (tests/unit/stub_hv.c).
 check_PROGRAMS += tests/unit/test_recovery
 tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.c \
@@ -72,7 +79,7 @@ tests_unit_test_supervisor_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
 TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
 	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base \
 	tests/unit/test_recovery tests/unit/test_supervisor \
-	tests/unit/test_xlmon
+	tests/unit/test_xlmon tests/unit/test_xlproc
 endif
 
 # The include graph: no cycles, no upward includes (HACKING.md).

@@ -25,6 +25,7 @@ struct hv_dominfo {
 	enum hv_dstate state;
 	enum yk_shutdown_reason reason;   /* valid when HV_SHUTDOWN */
 	bool migrating;                   /* "--incoming" / "--migratedaway" */
+	enum hv_xl_op xl_op;              /* an xl migrate/save at work on it */
 	/*
 	 * Valid when HV_SHUTDOWN: whether an xl monitor (the process `xl
 	 * create` leaves behind) is alive for this domid, and the domain's

@@ -59,6 +59,7 @@
 #include "file.h"
 #include "hv_libxl_log.h"
 #include "hv_xlmon.h"
+#include "hv_xlproc.h"
 #include "log.h"
 
 #ifndef LIBXL_HAVE_NONCONST_EVENT_OCCURS_EVENT_ARG
@@ -179,6 +180,8 @@ struct hv_libxl {
 	uint64_t next_watch_id;
 	bool watch_warned;                  /* warn once, not every second */
 	bool broken;                        /* libxl reported a disaster */
+	struct hv_xlprocs tools;            /* xl migrate/save seen by a scan */
+	bool tools_warned;
 	struct pollfd *pfds;
 	int npfds;
 };
@@ -986,6 +989,8 @@ xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
 	/* A dying domain no longer holds its name: nothing left to watch. */
 	if (out->state == HV_DYING)
 		return true;
+	out->xl_op = hv_xlproc_match(&xl->tools, out->name, out->uuid,
+	    out->domid, NULL);
 	if (w == NULL)
 		w = watch_add(xl, domid, out->name);
 	else if (fresh) {
@@ -1000,6 +1005,23 @@ xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
 	if (out->state == HV_SHUTDOWN)
 		xl_shutdown_facts(xl, w, out);
 	return true;
+}
+
+/*
+ * Which domains xl migrate/remus/save processes are working on, read from
+ * the process table once per list. Unreadable: none known (said once).
+ */
+static void
+xl_scan_tools(struct hv_libxl *xl)
+{
+	if (hv_xlproc_scan(HV_XLPROC_PROCDIR, &xl->tools) == 0) {
+		xl->tools_warned = false;
+		return;
+	}
+	if (!xl->tools_warned)
+		log_warn("cannot read %s to find xl migrate and xl save",
+		    HV_XLPROC_PROCDIR);
+	xl->tools_warned = true;
 }
 
 static void
@@ -1021,6 +1043,7 @@ xl_do_list(struct hv_libxl *xl, struct xl_msg *m)
 		msg_fail(m, "out of memory");
 		return;
 	}
+	xl_scan_tools(xl);
 	idx = watch_index(xl, &nidx);
 	TAILQ_FOREACH(w, &xl->watches, entry)
 		w->seen = false;
@@ -1168,10 +1191,13 @@ xl_still_expected(struct hv_libxl *xl, struct xl_msg *m)
 {
 	libxl_dominfo info;
 	char uuid[40], *name;
+	enum hv_xl_op op = HV_XL_NONE;
+	long pid = 0;
 	int rc;
 
 	if (m->expect_name[0] == '\0')
 		return true;
+	xl_scan_tools(xl);
 	name = libxl_domid_to_name(xl->ctx, (uint32_t)m->domid);
 	libxl_dominfo_init(&info);
 	rc = libxl_domain_info(xl->ctx, &info, (uint32_t)m->domid);
@@ -1186,6 +1212,10 @@ xl_still_expected(struct hv_libxl *xl, struct xl_msg *m)
 	else if (m->expect_uuid[0] != '\0' && strcmp(uuid, m->expect_uuid) != 0)
 		msg_fail(m, "domain %d now has uuid %s, not %s: not destroying "
 		    "it", m->domid, uuid, m->expect_uuid);
+	else if ((op = hv_xlproc_match(&xl->tools, name, uuid, m->domid,
+	    &pid)) != HV_XL_NONE)
+		msg_fail(m, "domain %d is in an xl %s (pid %ld): not destroying "
+		    "it", m->domid, hv_xl_op_name(op), pid);
 	free(name);
 	return m->err == 0;
 }
@@ -1540,6 +1570,7 @@ xl_free(struct hv_libxl *xl)
 	if (xl->lock_ready)
 		pthread_mutex_destroy(&xl->lock);
 	free(xl->pfds);
+	hv_xlproc_free(&xl->tools);
 	free(xl);
 }
 

@@ -173,11 +173,22 @@ arr_str(struct json_object *a, size_t i)
 	    json_object_get_string(v) : NULL;
 }
 
+static enum hv_xl_op
+parse_xl_op(const char *s)
+{
+	if (s == NULL)
+		return HV_XL_NONE;
+	if (strcmp(s, "migrate") == 0)
+		return HV_XL_MIGRATE;
+	return strcmp(s, "save") == 0 ? HV_XL_SAVE : HV_XL_NONE;
+}
+
 /*
  * One entry of `list brief`: [name, domid, uuid, state, shutdown_reason,
- * start_time, monitored, action] (start_time in seconds since the epoch;
- * action: the domain's own for its shutdown reason, null unless shut down;
- * older simhvs stop earlier: no monitor, action unknown).
+ * start_time, monitored, action, xl] (start_time in seconds since the
+ * epoch; action: the domain's own for its shutdown reason, null unless shut
+ * down; xl: "migrate" or "save" while such an xl process works on it;
+ * older simhvs stop earlier: no monitor, action unknown, no xl).
  */
 static bool
 parse_brief(struct json_object *d, struct hv_dominfo *out)
@@ -212,6 +223,8 @@ parse_brief(struct json_object *d, struct hv_dominfo *out)
 	action = hv_action_from_name(json_object_array_length(d) > 7 ?
 	    arr_str(d, 7) : NULL);
 	out->action = action < 0 ? HV_ACTION_UNKNOWN : (enum hv_action)action;
+	out->xl_op = parse_xl_op(json_object_array_length(d) > 8 ?
+	    arr_str(d, 8) : NULL);
 	return true;
 }
 
@@ -610,6 +623,10 @@ destroy_checked(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	} else if (c->uuid[0] != '\0' && strcmp(d->uuid, c->uuid) != 0) {
 		snprintf(why, sizeof(why), "domain %d now has uuid %s, not %s: "
 		    "not destroying it", c->domid, d->uuid, c->uuid);
+		c->cb(c->arg, -1, why);
+	} else if (d->xl_op != HV_XL_NONE) {
+		snprintf(why, sizeof(why), "domain %d is in an xl %s: not "
+		    "destroying it", c->domid, hv_xl_op_name(d->xl_op));
 		c->cb(c->arg, -1, why);
 	} else
 		sim_request_domid(c->sim, REQ_DESTROY, "destroy", c->domid,

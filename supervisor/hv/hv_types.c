@@ -131,3 +131,13 @@ hv_action_dumps(enum hv_action a)
 	return a == HV_ACTION_COREDUMP_DESTROY ||
 	    a == HV_ACTION_COREDUMP_RESTART;
 }
+
+const char *
+hv_xl_op_name(enum hv_xl_op op)
+{
+	switch (op) {
+	case HV_XL_MIGRATE: return "migrate";
+	case HV_XL_SAVE: return "save";
+	default: return NULL;
+	}
+}

@@ -41,6 +41,17 @@ enum hv_action {
 #define HV_NACTIONS (HV_ACTION_SOFT_RESET + 1)
 
 /*
+ * What one of Xen's own tools (a running xl migrate, remus or save, or
+ * libxl's save helper) is doing to a domain; see hv_xlproc.h.
+ */
+enum hv_xl_op {
+	HV_XL_NONE = 0,
+	HV_XL_MIGRATE,     /* xl migrate or xl remus: it is leaving this host */
+	HV_XL_SAVE,        /* xl save (or a save helper of another caller) */
+};
+const char *hv_xl_op_name(enum hv_xl_op op);	/* "migrate", "save", NULL */
+
+/*
  * xl migrate renames the sending domain "NAME--migratedaway" and creates
  * the receiving one as "NAME--incoming" until it takes over NAME.
  */

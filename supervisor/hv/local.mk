@@ -5,6 +5,7 @@ libykhv_a_SOURCES = supervisor/hv/hv.c supervisor/hv/hv.h \
 	supervisor/hv/hv_types.c supervisor/hv/hv_types.h \
 	supervisor/hv/hv_sim.c \
 	supervisor/hv/hv_xlmon.c supervisor/hv/hv_xlmon.h \
+	supervisor/hv/hv_xlproc.c supervisor/hv/hv_xlproc.h \
 	supervisor/hv/hv_libxl.c \
 	supervisor/hv/hv_libxl_log.c supervisor/hv/hv_libxl_log.h
 libykhv_a_CPPFLAGS = $(AM_CPPFLAGS) $(HV_INC)

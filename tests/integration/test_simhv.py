@@ -693,7 +693,7 @@ def test_killed_monitor_acts_on_nothing(one):
     one.ok("crash", "web01")
     stays(lambda: one.dom("web01")["state"] == "shutdown", 0.8,
           what="no monitor: left shut down")
-    assert one.ok("list", "brief")["domains"][0][6:] == [False, "restart"]
+    assert one.ok("list", "brief")["domains"][0][6:] == [False, "restart", None]
     assert one.cmd("monitor", "web01", "stop")["ok"] is False
     assert one.cmd("on", "web01", "crash", "explode")["ok"] is False
 
@@ -714,7 +714,8 @@ def test_list_brief_matches_full_list(one):
     reply = one.ok("list", "brief")
     assert reply["boot_id"] == one.ok("list")["boot_id"]
     assert reply["domains"] == [[full["name"], full["domid"], full["uuid"], "shutdown",
-                                 "crash", full["start_time"], True, "preserve"]]
+                                 "crash", full["start_time"], True, "preserve",
+                                 None]]
     one.ok("destroy", "web01")
     assert one.ok("list", "brief")["domains"] == []
     r = one.cmd("list", "everything")

@@ -123,6 +123,43 @@ def test_migrate_out_renames_suspends_for_the_last_second_then_destroys(one):
     ]
 
 
+def test_migrate_prepare_keeps_the_name_and_shows_only_xl(one):
+    """xl migrate's first phase: the domain unchanged, its xl process seen."""
+    ip, port = one.addr
+    rd = events(one)
+    t0 = time.monotonic()
+    one.ok("migrate", "web01", "local", "1", "1.5")
+    d = one.dom("web01")
+    assert (d["domid"], d["state"], d["operation"], d["xl"]) == \
+        (1, "running", "migrating-out", "migrate")
+    brief = one.ok("list", "brief")["domains"]
+    assert [b[0] for b in brief] == ["web01"] and brief[0][8] == "migrate"
+    assert answers_ok(ip, port)
+    # Another operation is refused meanwhile, as for any migration.
+    assert one.cmd("save", "web01", "1")["ok"] is False
+    wait_for(lambda: "web01--migratedaway" in by_name(one), 5,
+             what="the rename after PREPARE")
+    assert time.monotonic() - t0 >= 1.4
+    assert "web01--incoming" in by_name(one)
+    assert by_name(one)["web01--migratedaway"]["xl"] == "migrate"
+    assert by_name(one)["web01--incoming"]["xl"] is None
+    assert rd.line() == {"event": "renamed", "name": "web01--migratedaway",
+                         "domid": 1, "old_name": "web01"}
+    wait_for(lambda: [d["name"] for d in one.domains()] == ["web01"] and
+             one.dom("web01")["domid"] != 1, 10, what="migration done")
+    assert one.dom("web01")["xl"] is None
+
+
+def test_migrate_prepare_of_a_domain_that_went_down_fails(one):
+    one.ok("on", "web01", "crash", "preserve")
+    one.ok("migrate", "web01", "out", "1", "0.5")
+    one.ok("crash", "web01")
+    time.sleep(0.8)         # past PREPARE: the migration had to fail
+    d = one.dom("web01")
+    assert (d["state"], d["operation"], d["xl"]) == ("shutdown", None, None)
+    assert "web01--migratedaway" not in by_name(one)
+
+
 # ---- migrate in ----------------------------------------------------------------------------
 
 
@@ -295,8 +332,8 @@ def test_each_serve_is_a_new_boot(start, pool):
     assert d["domid"] == 1
     assert before - 1 <= d["start_time"] <= time.time() + 1
     entry = b1["domains"][0]
-    assert len(entry) == 8 and entry[:5] == [d["name"], 1, d["uuid"], "running", None]
-    assert entry[6:] == [True, None]
+    assert len(entry) == 9 and entry[:5] == [d["name"], 1, d["uuid"], "running", None]
+    assert entry[6:] == [True, None, None]
     assert entry[5] == d["start_time"]
     assert "boot_id" not in d
     s1.ok("shutdown", "web01", "reboot")
@@ -358,7 +395,9 @@ LONG = "x" * 120
     (["migrate", "web01", "out", "0.0001"], "SECONDS"),
     (["migrate", "web01", "sideways", "1"], "usage"),
     (["migrate", "web01", "out"], "usage"),
-    (["migrate", "web01", "out", "1", "x"], "usage"),
+    (["migrate", "web01", "out", "1", "x"], "PREPARE"),
+    (["migrate", "web01", "out", "1", "1", "1"], "usage"),
+    (["migrate", "web01", "in", "1", "1"], "PREPARE"),
     (["migrate", "nosuch", "out", "1"], "no such domain"),
     (["migrate", "nosuch", "local", "1"], "no such domain"),
     (["migrate", "bad name", "in", "1"], "invalid"),

@@ -111,6 +111,69 @@ def test_migration_away_of_a_failing_domain_creates_nothing(
     assert sim.domid("web01") is None and old is not None
 
 
+def test_migration_still_preparing_holds_a_failing_domain(
+        sim_factory, yaokid_factory):
+    """xl migrate spends seconds before its last round (connecting, sending
+    the configuration, memory rounds) with the domain still called NAME:
+    only its process shows. The domain fails its probes all along, far
+    past the threshold, and yaokid must not destroy it (the race seen on
+    real Xen, where xl had not yet created NAME--incoming 4.5 s in)."""
+    sim, y = make(sim_factory, yaokid_factory)
+    old = sim.domid("web01")
+    sim.ctl("guest", "web01", "hang")
+    wait_for(lambda: y.dom("web01")["consecutive_failures"] >= 1, 10,
+             what="web01 failing")
+    rec0 = y.recoveries("web01")
+    watch = CopyWatch(sim, "web01")
+    # 6 s of preparation, ten times the 0.6 s probe threshold, then 2 s.
+    sim.ctl("migrate", "web01", "local", "2", "6")
+    wait_reason(y, "web01", "paused", "migrating away", timeout=5)
+    # Seen while xl was still preparing: the domain had not been renamed.
+    doms = copies(sim, "web01")
+    assert [(d["name"], d["xl"]) for d in doms] == [("web01", "migrate")], doms
+    wait_for(lambda: [d["name"] for d in copies(sim, "web01")] == ["web01"] and
+             copies(sim, "web01")[0]["domid"] != old and
+             copies(sim, "web01")[0]["state"] == "running", 20,
+             what="migration over")
+    y.wait_state("web01", ("starting", "healthy", "failing"), timeout=20)
+    watch.stop()
+    assert watch.max_named <= 1 and watch.max_running <= 1, vars(watch)
+    assert y.recoveries("web01") == rec0
+    assert "web01: destroying domain" not in y.log()
+
+
+def test_incoming_that_fails_after_yaokid_destroyed_is_created_again(
+        sim_factory, yaokid_factory, tmp_path):
+    """yaokid destroys a failing domain; meanwhile NAME--incoming appears
+    (the receiving side of a migration whose sender yaokid just destroyed)
+    and then fails, as it must without its sender. yaokid destroyed the
+    domain, so it still owes the create: never lose a domain."""
+    hook, out = write_hook(tmp_path)
+    sim, y = make(sim_factory, yaokid_factory, glob={"hook": f'"{hook}"'})
+    sim.ctl("delay", "web01", "destroy", "2")
+    rec0 = y.recoveries("web01")
+    sim.ctl("guest", "web01", "hang")
+    wait_for(lambda: "web01: destroying domain" in y.log(), 15,
+             what="yaokid destroying web01")
+    sim.ctl("migrate", "web01", "in", "60")
+    wait_reason(y, "web01", "paused", "migrating in", timeout=10)
+    # The destroy completes, and the recovery sees the incoming copy.
+    wait_for(lambda: "web01: recovery cancelled" in y.log(), 15,
+             what="the recovery giving way to the incoming migration")
+    assert "web01: creating the domain again" not in y.log()
+    assert y.state("web01") == "paused"
+    # The receiver gives up without its sender: its copy is destroyed,
+    # most often before yaokid's next list has seen it at all.
+    sim.ctl("destroy", "web01--incoming")
+    y.wait_state("web01", "healthy", timeout=30)
+    assert "Xen's operation ended without the domain yaokid had " \
+        "destroyed" in y.log()
+    assert [d["name"] for d in copies(sim, "web01")] == ["web01"]
+    assert y.recoveries("web01") > rec0
+    assert y.state_record("web01")["intent"] is None
+    assert not out.exists(), out.read_text()
+
+
 def test_migration_away_during_backoff_never_creates(sim_factory, yaokid_factory):
     """A recovery in backoff (its create failed, so the name is free) when
     an incoming copy appears and then leaves: yaokid neither adopts a

@@ -1946,6 +1946,45 @@ to_backoff(void)
 	assert_state(YK_BACKOFF);
 }
 
+/*
+ * The real-Xen race: xl migrate began as yaokid destroyed the domain; the
+ * receiver's NAME--incoming appeared, then failed without its sender.
+ * yaokid destroyed the domain, so it still owes the create.
+ */
+static void
+test_incoming_that_fails_after_our_destroy_is_created(void **state)
+{
+	(void)state;
+	to_backoff();
+	assert_act(xen_op(YK_XOP_MIGRATING_IN), YK_ACT_CANCEL | YK_ACT_PERSIST);
+	assert_state(YK_PAUSED);
+	assert_string_equal(sm.reason, "migrating in");
+	assert_act(gone(true), YK_ACT_PERSIST);
+	assert_state(YK_BACKOFF);
+	assert_string_equal(sm.reason,
+	    "Xen's operation ended without the domain yaokid had destroyed");
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	assert_true(sm.wake_at > now);
+	/* The backoff ends in a new attempt, as for any owed create. */
+	now = sm.wake_at;
+	assert_act(timer(), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_state(YK_RECOVERING);
+}
+
+/* The same with nothing owed (nobody destroyed it): the incoming's end. */
+static void
+test_incoming_that_fails_with_nothing_owed_is_absent(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(ev(YK_EV_DOMAIN_GONE), 0);
+	assert_state(YK_ABSENT);
+	assert_act(xen_op(YK_XOP_MIGRATING_IN), 0);
+	assert_act(gone(false), YK_ACT_PERSIST);
+	assert_state(YK_ABSENT);
+	assert_string_equal(sm.reason, "incoming migration did not complete");
+}
+
 static void
 test_migration_away_cancels_backoff_and_ends_absent(void **state)
 {
@@ -2389,6 +2428,8 @@ main(void)
 		T(test_timer_without_deadline),
 		T(test_stale_deadline_is_cleared),
 		T(test_migration_away_cancels_backoff_and_ends_absent),
+		T(test_incoming_that_fails_after_our_destroy_is_created),
+		T(test_incoming_that_fails_with_nothing_owed_is_absent),
 		T(test_migration_while_recovering_cancels_it),
 		T(test_migration_from_failing_stops_counting),
 		T(test_save_suspend_holds_and_ends_absent),

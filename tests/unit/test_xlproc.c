@@ -1,0 +1,214 @@
+/*
+ * test_xlproc.c - unit tests of finding Xen's tools at work on a domain
+ * from the process table (supervisor/hv/hv_xlproc.c): command lines as xl
+ * and libxl's save helper write them, parsed alone and read from a fake
+ * /proc in a scratch directory.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hv_xlproc.h"
+#include "scratch.h"
+
+/* A command line as /proc/PID/cmdline holds it: "a\0b\0c\0" from "a b c". */
+static size_t
+argv_of(char *buf, size_t cap, const char *spaced)
+{
+	size_t len = strlen(spaced);
+	size_t i;
+
+	assert_true(len + 1 <= cap);
+	memcpy(buf, spaced, len + 1);
+	for (i = 0; i < len; i++)
+		if (buf[i] == ' ')
+			buf[i] = '\0';
+	return len + 1;
+}
+
+/* parse + match for one process. */
+static enum hv_xl_op
+one(const char *comm, const char *spaced, const char *name, const char *uuid,
+    int domid)
+{
+	struct hv_xlprocs set = { 0 };
+	struct hv_xlproc p;
+	enum hv_xl_op op;
+	char buf[512];
+	size_t len = argv_of(buf, sizeof(buf), spaced);
+	int r = hv_xlproc_parse(comm, buf, len, &p);
+
+	assert_true(r >= 0);
+	if (r == HV_XL_NONE)
+		return HV_XL_NONE;
+	p.pid = 42;
+	set.v = &p;
+	set.n = set.cap = 1;
+	op = hv_xlproc_match(&set, name, uuid, domid, NULL);
+	free(p.args);
+	return op;
+}
+
+static void
+test_xl_migrate_names_its_domain(void **state)
+{
+	(void)state;
+	assert_int_equal(one("xl", "xl migrate web01 host2", "web01", "", 5),
+	    HV_XL_MIGRATE);
+	/* by domid, by uuid (any case), with options before the domain */
+	assert_int_equal(one("xl", "/usr/lib/xen-4.17/bin/xl -v migrate -s ssh "
+	    "--debug 5 host2", "web01", "", 5), HV_XL_MIGRATE);
+	assert_int_equal(one("xl", "xl remus -i 100 "
+	    "6F9619FF-8B86-D011-B42D-00CF4FC964FF backup", "web01",
+	    "6f9619ff-8b86-d011-b42d-00cf4fc964ff", 5), HV_XL_MIGRATE);
+	/* local migration as the xen-test runs it */
+	assert_int_equal(one("xl", "xl migrate -s  web01 xl migrate-receive",
+	    "web01", "", 9), HV_XL_MIGRATE);
+	assert_int_equal(one("xl", "xl save -c web01 /var/lib/xen/save/web01",
+	    "web01", "", 5), HV_XL_SAVE);
+}
+
+static void
+test_other_domains_and_commands_are_not_matched(void **state)
+{
+	(void)state;
+	/* another domain (a prefix is not the name) */
+	assert_int_equal(one("xl", "xl migrate web011 host2", "web01", "", 5),
+	    HV_XL_NONE);
+	assert_int_equal(one("xl", "xl migrate 15 host2", "web01", "", 5),
+	    HV_XL_NONE);
+	/* xl's monitor, and commands that take a domain but move nothing */
+	assert_int_equal(one("xl", "xl create /etc/xen/web01.cfg", "web01", "",
+	    5), HV_XL_NONE);
+	assert_int_equal(one("xl", "xl console web01", "web01", "", 5),
+	    HV_XL_NONE);
+	/* the receiving side: its domain shows as NAME--incoming */
+	assert_int_equal(one("xl", "xl migrate-receive", "web01", "", 5),
+	    HV_XL_NONE);
+	/* a process that only calls itself xl */
+	assert_int_equal(one("xl", "python3 migrate web01", "web01", "", 5),
+	    HV_XL_NONE);
+	assert_int_equal(one("bash", "xl migrate web01 h", "web01", "", 5),
+	    HV_XL_NONE);
+}
+
+static void
+test_save_helper_names_a_domid(void **state)
+{
+	(void)state;
+	assert_int_equal(one("libxl-save-help", "/usr/lib/xen-4.17/bin/"
+	    "libxl-save-helper --save-domain 12 7 0 0 5 0 0 0", "web01", "", 7),
+	    HV_XL_SAVE);
+	assert_int_equal(one("libxl-save-help", "libxl-save-helper "
+	    "--save-domain 12 17 0 0", "web01", "", 7), HV_XL_NONE);
+	/* restoring shows as a new paused domain, not here */
+	assert_int_equal(one("libxl-save-help", "libxl-save-helper "
+	    "--restore-domain 12 7 0", "web01", "", 7), HV_XL_NONE);
+	assert_int_equal(one("libxl-save-help", "libxl-save-helper "
+	    "--save-domain 12 7x", "web01", "", 7), HV_XL_NONE);
+	assert_int_equal(one("libxl-save-help", "libxl-save-helper "
+	    "--save-domain 12", "web01", "", 7), HV_XL_NONE);
+}
+
+static void
+test_malformed_command_lines(void **state)
+{
+	struct hv_xlproc p;
+
+	(void)state;
+	/* empty, unterminated, no subcommand */
+	assert_int_equal(hv_xlproc_parse("xl", "", 0, &p), HV_XL_NONE);
+	assert_int_equal(hv_xlproc_parse("xl", "xl\0migrate\0web01", 16, &p),
+	    HV_XL_NONE);
+	assert_int_equal(one("xl", "xl -v", "web01", "", 5), HV_XL_NONE);
+	/* a migrate with no arguments at all names nothing */
+	assert_int_equal(one("xl", "xl migrate", "web01", "", 5), HV_XL_NONE);
+}
+
+/* dir/proc/PID/{comm,cmdline}. */
+static void
+put_proc(const char *dir, long pid, const char *comm, const char *spaced)
+{
+	char path[PATH_MAX], buf[512];
+	size_t len = argv_of(buf, sizeof(buf), spaced);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/proc/%ld", dir, pid);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/proc/%ld/comm", dir, pid);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%s\n", comm);
+	assert_int_equal(fclose(f), 0);
+	snprintf(path, sizeof(path), "%s/proc/%ld/cmdline", dir, pid);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_scan_reads_the_process_table(void **state)
+{
+	const char *dir = *state;
+	struct hv_xlprocs set = { 0 };
+	char proc[PATH_MAX];
+	long pid = 0;
+
+	put_proc(dir, 1, "systemd", "/sbin/init");
+	put_proc(dir, 300, "xl", "xl create /etc/xen/web01.cfg");
+	put_proc(dir, 301, "xl", "xl migrate -s  web02 xl migrate-receive");
+	put_proc(dir, 302, "libxl-save-help",
+	    "libxl-save-helper --save-domain 9 4 0 0");
+	put_proc(dir, 303, "xl", "xl save web03 /tmp/web03");
+	put_proc(dir, 304, "xl", "xl save web02 /tmp/web02");
+	snprintf(proc, sizeof(proc), "%s/proc/self", dir);
+	assert_int_equal(mkdir(proc, 0700), 0);	/* not a pid: skipped */
+	snprintf(proc, sizeof(proc), "%s/proc", dir);
+	assert_int_equal(hv_xlproc_scan(proc, &set), 0);
+	assert_int_equal(set.n, 4);
+	assert_int_equal(hv_xlproc_match(&set, "web01", "", 3, NULL),
+	    HV_XL_NONE);
+	/* the migration wins over the save of the same domain */
+	assert_int_equal(hv_xlproc_match(&set, "web02", "", 4, &pid),
+	    HV_XL_MIGRATE);
+	assert_int_equal(pid, 301);
+	assert_int_equal(hv_xlproc_match(&set, "web03", "", 8, &pid),
+	    HV_XL_SAVE);
+	assert_int_equal(pid, 303);
+	/* the helper for domid 4 (whatever its name) */
+	assert_int_equal(hv_xlproc_match(&set, "web04", "", 4, &pid),
+	    HV_XL_SAVE);
+	assert_int_equal(pid, 302);
+	/* a second scan starts afresh */
+	snprintf(proc, sizeof(proc), "%s/nothing-here", dir);
+	assert_int_equal(hv_xlproc_scan(proc, &set), -1);
+	assert_int_equal(set.n, 0);
+	hv_xlproc_free(&set);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xl_migrate_names_its_domain),
+		cmocka_unit_test(test_other_domains_and_commands_are_not_matched),
+		cmocka_unit_test(test_save_helper_names_a_domid),
+		cmocka_unit_test(test_malformed_command_lines),
+		cmocka_unit_test_setup_teardown(test_scan_reads_the_process_table,
+		    scratch_setup, scratch_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
