@@ -1181,6 +1181,33 @@ xl_ao_how(struct xl_msg *m, libxl_asyncop_how *how)
 }
 
 /*
+ * Right before the libxl call that starts m's operation: in flight first,
+ * since libxl may complete it inside that very call.
+ */
+static void
+xl_ao_begin(struct hv_libxl *xl, struct xl_msg *m, libxl_asyncop_how *how)
+{
+	m->xl = xl;
+	xl_ao_how(m, how);
+	TAILQ_INSERT_TAIL(&xl->inflight, m, entry);
+	m->ao_start_ms = yk_now_ms();
+}
+
+/*
+ * Whether the starting call (result rc) set m's operation going; if not,
+ * no completion will come and m->ao_rc holds why.
+ */
+static bool
+xl_ao_started(struct hv_libxl *xl, struct xl_msg *m, int rc)
+{
+	if (rc == 0)
+		return true;
+	TAILQ_REMOVE(&xl->inflight, m, entry);
+	m->ao_rc = rc;
+	return false;
+}
+
+/*
  * Right before a destroy: is domid still the domain the caller means? The
  * name is read afresh from xenstore (the list's may be seconds old after an
  * xl rename), the uuid from Xen, and a domain being migrated is never
@@ -1250,18 +1277,9 @@ xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 	xl_label(xl, domid, m->label, sizeof(m->label));
 	if (!xl_still_expected(xl, m))
 		return true;
-	m->xl = xl;
-	xl_ao_how(m, &how);
-	TAILQ_INSERT_TAIL(&xl->inflight, m, entry);
-	m->ao_start_ms = yk_now_ms();
+	xl_ao_begin(xl, m, &how);
 	rc = libxl_domain_destroy(xl->ctx, domid, &how);
-	if (rc != 0) {
-		/* Not started: no completion will come. */
-		TAILQ_REMOVE(&xl->inflight, m, entry);
-		m->ao_rc = rc;
-		return xl_destroy_done(xl, m);
-	}
-	return false;
+	return xl_ao_started(xl, m, rc) ? false : xl_destroy_done(xl, m);
 }
 
 /* libxl finished destroying (m->ao_rc): now wait until Xen agrees. */
@@ -1341,18 +1359,9 @@ xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 	snprintf(m->label, sizeof(m->label), "%s",
 	    m->cfg->c_info.name != NULL ? m->cfg->c_info.name : "new domain");
 	m->new_domid = INVALID_DOMID;
-	m->xl = xl;
-	xl_ao_how(m, &how);
-	TAILQ_INSERT_TAIL(&xl->inflight, m, entry);
-	m->ao_start_ms = yk_now_ms();
+	xl_ao_begin(xl, m, &how);
 	rc = libxl_domain_create_new(xl->ctx, m->cfg, &m->new_domid, &how, NULL);
-	if (rc != 0) {
-		/* Not started: no completion will come. */
-		TAILQ_REMOVE(&xl->inflight, m, entry);
-		m->ao_rc = rc;
-		return xl_create_done(xl, m);
-	}
-	return false;
+	return xl_ao_started(xl, m, rc) ? false : xl_create_done(xl, m);
 }
 
 /* libxl finished building (m->ao_rc): watch, mark and unpause it. */
