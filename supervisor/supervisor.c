@@ -30,6 +30,7 @@
 #include "supervisor.h"
 
 #define LIST_INTERVAL_MS 1000
+#define LIST_SLOW_MS     2000   /* a list slower than this is logged */
 #define DOMAIN_CONFIG_MAX (8u << 20)    /* bytes of a domain_config file */
 
 static void sync_schedules(struct sup_domain *d, enum yk_state before);
@@ -1174,6 +1175,21 @@ domid_alive(const struct hv_dominfo *doms, size_t n, int domid)
 	return false;
 }
 
+/*
+ * A list that took long held up every domain's view of Xen (a shutdown is
+ * acted on from the list): say so, it means the hypervisor backend is busy.
+ */
+static void
+list_timing(struct sup *s)
+{
+	int64_t took = yk_now_ms() - s->list_asked_ms;
+
+	if (s->list_asked_ms > 0 && took > LIST_SLOW_MS)
+		log_notice("the hypervisor's domain list took %.1f s",
+		    (double)took / 1000.0);
+	s->list_asked_ms = 0;
+}
+
 static void
 list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
@@ -1183,6 +1199,7 @@ list_done(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	struct dom_index ix;
 
 	s->list_pending = false;
+	list_timing(s);
 	if (s->list_again) {
 		/* Asked for while this one was in flight: it may be stale. */
 		s->list_again = false;
@@ -1218,6 +1235,7 @@ list_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (!s->list_pending && !s->stopping) {
 		s->list_pending = true;
+		s->list_asked_ms = yk_now_ms();
 		s->hv->ops->list(s->hv, list_done, s);
 	}
 	arm_ms(s->list_timer, LIST_INTERVAL_MS);

@@ -97,6 +97,7 @@ struct sup {
 	struct sup_domain_list domains;
 	struct event *list_timer;
 	bool list_pending;
+	int64_t list_asked_ms;           /* when the pending list was asked for */
 	bool list_again;                 /* a list was asked for while one ran */
 	bool listed_once;
 	bool hold;

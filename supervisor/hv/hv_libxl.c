@@ -9,17 +9,19 @@
  * main loop thread.
  *
  * Creates and destroys take seconds (domain build, hotplug scripts, device
- * teardown), so they run as libxl asynchronous operations (libxl_asyncop_how
- * with a callback): the thread starts one and goes on with the next command,
- * so several recoveries build and tear down domains at once and the 1 s
- * domain list keeps its schedule meanwhile. libxl calls the completion back
- * from inside our own libxl calls (only this thread makes them); the
- * callback only moves the command to a list that the thread finishes after
- * the call (unpause, the "gone yet?" checks of a destroy, posting back).
+ * teardown), and libxl does the CPU-bound part of a build inside the call
+ * that starts it, holding its context's lock. So the thread checks a
+ * destroy's target and parses a create's configuration, then hands the
+ * libxl call itself to a lane (hv_libxl_lane.c: worker threads with a
+ * libxl context each): several recoveries build and tear down domains at
+ * once, and the 1 s domain list keeps its schedule meanwhile. A lane hands
+ * the finished command back under the lock; the thread finishes it (watch,
+ * mark and unpause a new domain, the "gone yet?" checks of a destroy) and
+ * posts it back.
  *
  * While idle the thread sits in libxl_osevent_beforepoll/poll/afterpoll
  * (also woken by its command eventfd), so death watches fire at once and
- * operations in flight progress; libxl delivers events through the
+ * commands progress; libxl delivers events through the
  * event_occurs hook.
  *
  * Never: call libxl from the main loop after opening, call libxl with a
@@ -57,6 +59,7 @@
 #include "hv.h"
 #include "failpoint.h"
 #include "file.h"
+#include "hv_libxl_lane.h"
 #include "hv_libxl_log.h"
 #include "hv_xlmon.h"
 #include "hv_xlproc.h"
@@ -70,6 +73,7 @@
 #define DESTROY_BOUND_MS   30000   /* a domain still alive after this: error */
 #define DYING_GRACE_MS     2000    /* a zombie no longer holds the name */
 #define JOIN_BOUND_S       15      /* close() waits this long for the thread */
+#define LANES              4       /* creates and destroys at once (own ctxs) */
 #define POLLFD_INITIAL     16
 #define YAOKI_USERDATA_ID  "yaoki" /* libxl userdata key: "managed by yaoki" */
 /*
@@ -113,8 +117,11 @@ struct xl_msg {
 	struct hv_event ev;         /* XL_EVENT; ev.name points to ev_name */
 	char ev_name[128];
 
-	/* A create or destroy in flight (libxl thread only). */
-	struct hv_libxl *xl;        /* the ao callback's way back */
+	/* A create or destroy in flight (libxl thread only, but for what
+	 * its lane writes before handing it back under the lock). */
+	struct hv_libxl *xl;        /* the lane's way back */
+	struct xl_lane_job job;
+	TAILQ_ENTRY(xl_msg) lane_entry;     /* in xl->lane_done */
 	libxl_domain_config *cfg;   /* create: lives until the ao completes */
 	uint32_t new_domid;         /* create: written by libxl */
 	int ao_rc;                  /* the operation's result */
@@ -169,10 +176,14 @@ struct hv_libxl {
 	pthread_mutex_t lock;
 	struct xl_msg_list cmds;
 	struct xl_msg_list done;
+	struct xl_msg_list lane_done;       /* linked by lane_entry */
 	bool stop;
 
+	/* Opened before the thread starts; closed after it ends. */
+	struct xl_lanes *lanes;             /* creates and destroys run there */
+
 	/* libxl thread only. */
-	struct xl_msg_list inflight;        /* asynchronous operations running */
+	struct xl_msg_list inflight;        /* creates and destroys in lanes */
 	struct xl_msg_list ao_done;         /* ... completed, to be finished */
 	struct xl_msg_list gone_wait;       /* destroys waiting for "gone" */
 	bool aborted;                       /* stopping: in-flight ops aborted */
@@ -195,6 +206,10 @@ static void xl_create(struct hv *hv, const char *cfg, hv_create_fn *cb, void *ar
 static void xl_reboot(struct hv *hv, int domid, hv_done_fn *cb, void *arg);
 static void msg_fail(struct xl_msg *m, const char *fmt, ...) YK_PRINTF(2, 3);
 static bool xl_destroy_done(struct hv_libxl *xl, struct xl_msg *m);
+static int xl_lane_destroy(libxl_ctx *ctx, void *arg,
+    const libxl_asyncop_how *how);
+static int xl_lane_create(libxl_ctx *ctx, void *arg,
+    const libxl_asyncop_how *how);
 static bool xl_create_done(struct hv_libxl *xl, struct xl_msg *m);
 static void xl_shutdown_facts(struct hv_libxl *xl, struct xl_watch *w,
     struct hv_dominfo *out);
@@ -1159,52 +1174,50 @@ xl_wait_gone(struct hv_libxl *xl, struct xl_msg *m)
 	return false;
 }
 
-/* libxl's completion of a create or destroy; runs inside our libxl call. */
-static void
-xl_ao_complete(libxl_ctx *ctx, int rc, void *for_callback)
-{
-	struct xl_msg *m = for_callback;
-
-	(void)ctx;
-	m->ao_rc = rc;
-	TAILQ_REMOVE(&m->xl->inflight, m, entry);
-	TAILQ_INSERT_TAIL(&m->xl->ao_done, m, entry);
-}
-
-/* How m's asynchronous operation reports back (also how to abort it). */
-static void
-xl_ao_how(struct xl_msg *m, libxl_asyncop_how *how)
-{
-	memset(how, 0, sizeof(*how));
-	how->callback = xl_ao_complete;
-	how->u.for_callback = m;
-}
-
 /*
- * Right before the libxl call that starts m's operation: in flight first,
- * since libxl may complete it inside that very call.
+ * A lane finished m's libxl call (runs on the lane's thread): hand it back
+ * to the libxl thread, which finishes it (unpause, the "gone yet?" checks).
  */
 static void
-xl_ao_begin(struct hv_libxl *xl, struct xl_msg *m, libxl_asyncop_how *how)
+xl_lane_done(void *arg, int rc)
+{
+	struct xl_msg *m = arg;
+	struct hv_libxl *xl = m->xl;
+
+	m->ao_rc = rc;
+	pthread_mutex_lock(&xl->lock);
+	TAILQ_INSERT_TAIL(&xl->lane_done, m, lane_entry);
+	pthread_mutex_unlock(&xl->lock);
+	efd_signal(xl->cmd_efd);
+}
+
+/* Hands m's create or destroy (started by start) to a lane. */
+static void
+xl_lane_begin(struct hv_libxl *xl, struct xl_msg *m,
+    int (*start)(libxl_ctx *, void *, const libxl_asyncop_how *))
 {
 	m->xl = xl;
-	xl_ao_how(m, how);
+	m->job.start = start;
+	m->job.done = xl_lane_done;
+	m->job.arg = m;
 	TAILQ_INSERT_TAIL(&xl->inflight, m, entry);
 	m->ao_start_ms = yk_now_ms();
+	xl_lanes_submit(xl->lanes, &m->job);
 }
 
-/*
- * Whether the starting call (result rc) set m's operation going; if not,
- * no completion will come and m->ao_rc holds why.
- */
-static bool
-xl_ao_started(struct hv_libxl *xl, struct xl_msg *m, int rc)
+/* What lanes finished since the last look: to be finished here. */
+static void
+xl_collect_lanes(struct hv_libxl *xl)
 {
-	if (rc == 0)
-		return true;
-	TAILQ_REMOVE(&xl->inflight, m, entry);
-	m->ao_rc = rc;
-	return false;
+	struct xl_msg *m;
+
+	pthread_mutex_lock(&xl->lock);
+	while ((m = TAILQ_FIRST(&xl->lane_done)) != NULL) {
+		TAILQ_REMOVE(&xl->lane_done, m, lane_entry);
+		TAILQ_REMOVE(&xl->inflight, m, entry);
+		TAILQ_INSERT_TAIL(&xl->ao_done, m, entry);
+	}
+	pthread_mutex_unlock(&xl->lock);
 }
 
 /*
@@ -1255,8 +1268,7 @@ static bool
 xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 {
 	uint32_t domid = (uint32_t)m->domid;
-	libxl_asyncop_how how;
-	int rc, irc;
+	int irc;
 
 	if (m->domid <= 0) {
 		msg_fail(m, "refusing to destroy domain %d", m->domid);
@@ -1277,9 +1289,17 @@ xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 	xl_label(xl, domid, m->label, sizeof(m->label));
 	if (!xl_still_expected(xl, m))
 		return true;
-	xl_ao_begin(xl, m, &how);
-	rc = libxl_domain_destroy(xl->ctx, domid, &how);
-	return xl_ao_started(xl, m, rc) ? false : xl_destroy_done(xl, m);
+	xl_lane_begin(xl, m, xl_lane_destroy);
+	return false;
+}
+
+/* On a lane: the destroy itself. */
+static int
+xl_lane_destroy(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
+{
+	struct xl_msg *m = arg;
+
+	return libxl_domain_destroy(ctx, (uint32_t)m->domid, how);
 }
 
 /* libxl finished destroying (m->ao_rc): now wait until Xen agrees. */
@@ -1341,7 +1361,6 @@ xl_mark_managed(struct hv_libxl *xl, uint32_t domid, const char *label)
 static bool
 xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 {
-	libxl_asyncop_how how;
 	int rc;
 
 	/* Parsed afresh every time: create fills defaults into the struct. */
@@ -1359,9 +1378,17 @@ xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 	snprintf(m->label, sizeof(m->label), "%s",
 	    m->cfg->c_info.name != NULL ? m->cfg->c_info.name : "new domain");
 	m->new_domid = INVALID_DOMID;
-	xl_ao_begin(xl, m, &how);
-	rc = libxl_domain_create_new(xl->ctx, m->cfg, &m->new_domid, &how, NULL);
-	return xl_ao_started(xl, m, rc) ? false : xl_create_done(xl, m);
+	xl_lane_begin(xl, m, xl_lane_create);
+	return false;
+}
+
+/* On a lane: the create itself (libxl builds the domain in this call). */
+static int
+xl_lane_create(libxl_ctx *ctx, void *arg, const libxl_asyncop_how *how)
+{
+	struct xl_msg *m = arg;
+
+	return libxl_domain_create_new(ctx, m->cfg, &m->new_domid, how, NULL);
 }
 
 /* libxl finished building (m->ao_rc): watch, mark and unpause it. */
@@ -1487,28 +1514,24 @@ xl_check_gone(struct hv_libxl *xl)
 	return wait < 0 ? -1 : (int)(wait > 0 ? wait : 0);
 }
 
-/* yaokid is stopping: ask libxl to abort what still runs (once). */
+/* yaokid is stopping: the lanes abort what still runs (once). */
 static void
 xl_abort_inflight(struct hv_libxl *xl)
 {
-	libxl_asyncop_how how;
-	struct xl_msg *m, *next;
-	int rc;
+	struct xl_msg *m;
 
 	if (xl->aborted)
 		return;
 	xl->aborted = true;
-	for (m = TAILQ_FIRST(&xl->inflight); m != NULL; m = next) {
-		next = TAILQ_NEXT(m, entry);    /* the abort may complete m */
-		log_notice("%s: yaokid is stopping: aborting the %s of domain %d",
-		    m->label, m->kind == XL_CREATE ? "create" : "destroy",
-		    m->kind == XL_CREATE ? (int)m->new_domid : m->domid);
-		xl_ao_how(m, &how);
-		rc = libxl_ao_abort(xl->ctx, &how);
-		if (rc != 0 && rc != ERROR_NOTFOUND)
-			log_warnx("%s: libxl_ao_abort: libxl error %d (%s)",
-			    m->label, rc, xl_rcname(rc));
-	}
+	/* (A create's new domid is its lane's to write until it is done.) */
+	TAILQ_FOREACH(m, &xl->inflight, entry)
+		if (m->kind == XL_CREATE)
+			log_notice("%s: yaokid is stopping: aborting its create",
+			    m->label);
+		else
+			log_notice("%s: yaokid is stopping: aborting the destroy "
+			    "of domain %d", m->label, m->domid);
+	xl_lanes_stop(xl->lanes);
 }
 
 static struct xl_msg *
@@ -1549,6 +1572,7 @@ xl_thread_main(void *arg)
 			xl_wait(xl, 0, false);
 		} else
 			xl_wait(xl, timeout, true);
+		xl_collect_lanes(xl);
 		xl_finish_completed(xl);
 		timeout = xl_check_gone(xl);
 		watch_post_shutdowns(xl);
@@ -1570,8 +1594,10 @@ xl_free(struct hv_libxl *xl)
 		event_free(xl->done_ev);
 	msg_list_free(&xl->cmds);
 	msg_list_free(&xl->done);
+	if (xl->lanes != NULL && !xl_lanes_close(xl->lanes, JOIN_BOUND_S))
+		return;		/* a lane still logs: leave the rest as it is */
 	libxl_ctx_free(xl->ctx);               /* NULL is fine */
-	xtl_logger_destroy(xl->logger);        /* after the ctx that logs to it */
+	xtl_logger_destroy(xl->logger);        /* after the ctxs that log to it */
 	if (xl->cmd_efd != -1)
 		close(xl->cmd_efd);
 	if (xl->done_efd != -1)
@@ -1702,6 +1728,7 @@ hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 	xl->cmd_efd = xl->done_efd = -1;
 	TAILQ_INIT(&xl->cmds);
 	TAILQ_INIT(&xl->done);
+	TAILQ_INIT(&xl->lane_done);
 	TAILQ_INIT(&xl->watches);
 	TAILQ_INIT(&xl->inflight);
 	TAILQ_INIT(&xl->ao_done);
@@ -1713,11 +1740,12 @@ hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 	}
 	xl->lock_ready = true;
 	if (xl_open_ctx(xl, err, errlen) == -1 ||
-	    xl_open_plumbing(xl, err, errlen) == -1) {
+	    (xl->lanes = xl_lanes_open(LANES, xl->logger, err, errlen)) ==
+	    NULL || xl_open_plumbing(xl, err, errlen) == -1) {
 		xl_free(xl);
 		return NULL;
 	}
-	/* From here on only the thread calls libxl. */
+	/* From here on only the thread calls libxl on xl->ctx. */
 	rc = pthread_create(&xl->thread, NULL, xl_thread_main, xl);
 	if (rc != 0) {
 		snprintf(err, errlen, "libxl: cannot start the libxl thread: %s",
