@@ -235,7 +235,7 @@ start(struct recovery *r)
 static void
 relist_before_acting(struct recovery *r)
 {
-	r->q->hv->ops->list(r->q->hv, relisted_cb, r);
+	r->q->hv->ops->list(r->q->hv, HV_LIST_TOOLS, relisted_cb, r);
 }
 
 /* What Xen's own tools are doing with name, seen in one domain list. */

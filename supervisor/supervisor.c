@@ -31,6 +31,7 @@
 
 #define LIST_INTERVAL_MS 1000
 #define LIST_SLOW_MS     2000   /* a list slower than this is logged */
+#define TOOLS_EVERY      10     /* lists: an idle host's xl scan period */
 #define DOMAIN_CONFIG_MAX (8u << 20)    /* bytes of a domain_config file */
 
 static void sync_schedules(struct sup_domain *d, enum yk_state before);
@@ -1176,6 +1177,29 @@ domid_alive(const struct hv_dominfo *doms, size_t n, int domid)
 }
 
 /*
+ * Whether this list must also find xl migrate/save at work: while any
+ * domain fails, recovers, waits or is held by Xen's tools (a destroy may
+ * be near), and every TOOLS_EVERY lists anyway so that the status of a
+ * healthy domain being migrated shows it within that many seconds.
+ */
+static unsigned
+list_flags(struct sup *s)
+{
+	struct sup_domain *d;
+
+	if (++s->lists_since_tools >= TOOLS_EVERY) {
+		s->lists_since_tools = 0;
+		return HV_LIST_TOOLS;
+	}
+	TAILQ_FOREACH(d, &s->domains, entry)
+		if (d->rec != NULL || d->sm.consecutive_failures > 0 ||
+		    d->sm.state == YK_FAILING || d->sm.state == YK_RECOVERING ||
+		    d->sm.state == YK_BACKOFF || d->sm.state == YK_PAUSED)
+			return HV_LIST_TOOLS;
+	return 0;
+}
+
+/*
  * A list that took long held up every domain's view of Xen (a shutdown is
  * acted on from the list): say so, it means the hypervisor backend is busy.
  */
@@ -1236,7 +1260,7 @@ list_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!s->list_pending && !s->stopping) {
 		s->list_pending = true;
 		s->list_asked_ms = yk_now_ms();
-		s->hv->ops->list(s->hv, list_done, s);
+		s->hv->ops->list(s->hv, list_flags(s), list_done, s);
 	}
 	arm_ms(s->list_timer, LIST_INTERVAL_MS);
 }

@@ -98,6 +98,7 @@ struct sup {
 	struct event *list_timer;
 	bool list_pending;
 	int64_t list_asked_ms;           /* when the pending list was asked for */
+	unsigned lists_since_tools;      /* lists without HV_LIST_TOOLS */
 	bool list_again;                 /* a list was asked for while one ran */
 	bool listed_once;
 	bool hold;

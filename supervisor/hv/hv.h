@@ -67,6 +67,15 @@ struct hv_event {
 };
 
 typedef void hv_event_fn(void *arg, const struct hv_event *ev);
+/*
+ * A list that also finds the domains Xen's command-line tools work on
+ * (xl migrate/remus/save: hv_dominfo.xl_op). The libxl backend reads the
+ * process table for it, which costs Dom0 a syscall per process: asked for
+ * when a decision depends on it (failing domains, recoveries), not on
+ * every idle second. Without it xl_op is HV_XL_NONE.
+ */
+#define HV_LIST_TOOLS 0x1
+
 typedef void hv_list_fn(void *arg, int err, const struct hv_dominfo *doms, size_t n);
 typedef void hv_capture_fn(void *arg, int err, const char *config_json);
 typedef void hv_create_fn(void *arg, int err, int domid, const char *errmsg);
@@ -75,7 +84,8 @@ typedef void hv_done_fn(void *arg, int err, const char *errmsg);
 struct hv_ops {
 	const char *name;
 	void (*close)(struct hv *hv);
-	void (*list)(struct hv *hv, hv_list_fn *cb, void *arg);
+	/* flags: HV_LIST_* */
+	void (*list)(struct hv *hv, unsigned flags, hv_list_fn *cb, void *arg);
 	void (*capture)(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
 	/*
 	 * Destroys domid and completes once it is gone or a bound has passed.

@@ -114,6 +114,7 @@ struct xl_msg {
 	char errmsg[512];
 	struct hv_dominfo *doms;    /* list */
 	size_t ndoms;
+	unsigned list_flags;        /* HV_LIST_* */
 	struct hv_event ev;         /* XL_EVENT; ev.name points to ev_name */
 	char ev_name[128];
 
@@ -198,7 +199,8 @@ struct hv_libxl {
 };
 
 static void xl_close(struct hv *hv);
-static void xl_list(struct hv *hv, hv_list_fn *cb, void *arg);
+static void xl_list(struct hv *hv, unsigned flags, hv_list_fn *cb,
+    void *arg);
 static void xl_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg);
 static void xl_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
     hv_done_fn *cb, void *arg);
@@ -420,11 +422,12 @@ xl_done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-xl_list(struct hv *hv, hv_list_fn *cb, void *arg)
+xl_list(struct hv *hv, unsigned flags, hv_list_fn *cb, void *arg)
 {
 	struct xl_msg *m = msg_new(XL_LIST, arg);
 
 	m->cb.list = cb;
+	m->list_flags = flags;
 	xl_submit((struct hv_libxl *)hv, m);
 }
 
@@ -1058,7 +1061,10 @@ xl_do_list(struct hv_libxl *xl, struct xl_msg *m)
 		msg_fail(m, "out of memory");
 		return;
 	}
-	xl_scan_tools(xl);
+	if (m->list_flags & HV_LIST_TOOLS)
+		xl_scan_tools(xl);
+	else
+		hv_xlproc_clear(&xl->tools);
 	idx = watch_index(xl, &nidx);
 	TAILQ_FOREACH(w, &xl->watches, entry)
 		w->seen = false;

@@ -1,8 +1,9 @@
 /*
  * hv_xlproc.c - is an xl migrate, remus or save (or libxl's save helper)
- * working on a domain? One pass over the process table reads the comm of
- * every process and the command line of those named "xl" or
- * "libxl-save-helper"; lookups by domain are then made against that set.
+ * working on a domain? One pass over the process table reads where every
+ * process's executable is (one readlink each) and the command line of
+ * those that run "xl" or "libxl-save-helper"; lookups by domain are then
+ * made against that set.
  * Used by the libxl backend on its thread, once per domain list and right
  * before a destroy. Never calls libxl, never writes.
  */
@@ -14,13 +15,15 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "file.h"
 #include "hv_xlproc.h"
 
-#define COMM_MAX     64
+#define DELETED      " (deleted)"
 #define CMDLINE_MAX  65536
 #define SAVE_HELPER  "libxl-save-helper"
 
@@ -105,46 +108,64 @@ parse_helper(const char *cmdline, const char *end, struct hv_xlproc *p)
 }
 
 int
-hv_xlproc_parse(const char *comm, const char *cmdline, size_t len,
+hv_xlproc_parse(const char *prog, const char *cmdline, size_t len,
     struct hv_xlproc *p)
 {
-	const char *end = cmdline + len, *prog;
+	const char *end = cmdline + len;
 
 	if (len == 0 || cmdline[len - 1] != '\0')
 		return HV_XL_NONE;	/* not a command line we understand */
-	prog = base_name(cmdline);
-	if (strcmp(comm, "xl") == 0 && strcmp(prog, "xl") == 0)
+	if (strcmp(prog, "xl") == 0)
 		return parse_xl(cmdline, end, p);
-	/* comm is cut to 15 characters: "libxl-save-help". */
-	if (strncmp(comm, SAVE_HELPER, strlen(comm)) == 0 && comm[0] != '\0' &&
-	    strcmp(prog, SAVE_HELPER) == 0)
+	if (strcmp(prog, SAVE_HELPER) == 0)
 		return parse_helper(cmdline, end, p);
 	return HV_XL_NONE;
+}
+
+/*
+ * The file name of pid's executable (one readlink of PROCDIR/PID/exe, the
+ * cheapest look at a process), without a " (deleted)" left by an upgrade;
+ * false for kernel threads and processes gone meanwhile.
+ */
+static bool
+exe_name(const char *procdir, const char *pid, char *buf, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+	size_t blen;
+
+	snprintf(path, sizeof(path), "%s/%s/exe", procdir, pid);
+	if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
+		return false;
+	target[n] = '\0';
+	base = base_name(target);
+	blen = strlen(base);
+	if (blen > sizeof(DELETED) - 1 &&
+	    strcmp(base + blen - (sizeof(DELETED) - 1), DELETED) == 0)
+		blen -= sizeof(DELETED) - 1;
+	if (blen >= len)
+		return false;
+	memcpy(buf, base, blen);
+	buf[blen] = '\0';
+	return true;
 }
 
 /* Reads one process; 0 also when it is not one of ours or is gone. */
 static int
 add_process(const char *procdir, const char *pid, struct hv_xlprocs *set)
 {
-	char path[PATH_MAX], *comm, *cmdline, *nl;
+	char path[PATH_MAX], prog[64], *cmdline;
 	struct hv_xlproc p;
 	size_t len;
 	int op;
 
-	snprintf(path, sizeof(path), "%s/%s/comm", procdir, pid);
-	if ((comm = yk_file_read(path, COMM_MAX, YK_FILE_NO_NUL, NULL)) == NULL)
+	if (!exe_name(procdir, pid, prog, sizeof(prog)) ||
+	    (strcmp(prog, "xl") != 0 && strcmp(prog, SAVE_HELPER) != 0))
 		return 0;
-	if ((nl = strchr(comm, '\n')) != NULL)
-		*nl = '\0';
-	if (strcmp(comm, "xl") != 0 &&
-	    strncmp(comm, SAVE_HELPER, strlen(comm)) != 0) {
-		free(comm);
-		return 0;
-	}
 	snprintf(path, sizeof(path), "%s/%s/cmdline", procdir, pid);
 	cmdline = yk_file_read(path, CMDLINE_MAX, 0, &len);
-	op = cmdline != NULL ? hv_xlproc_parse(comm, cmdline, len, &p) : 0;
-	free(comm);
+	op = cmdline != NULL ? hv_xlproc_parse(prog, cmdline, len, &p) : 0;
 	free(cmdline);
 	if (op <= 0)
 		return op;

@@ -7,8 +7,9 @@
  * remote receiver is on another host). libxl's save helper
  * (`libxl-save-helper --save-domain FD DOMID ...`) names the domid.
  *
- * Plain reads of PROCDIR/PID/comm and PROCDIR/PID/cmdline: no libxl here,
- * so that it is unit-tested anywhere against a made-up process table.
+ * Plain reads of PROCDIR/PID/exe (a symbolic link) and PROCDIR/PID/cmdline:
+ * no libxl here, so that it is unit-tested anywhere against a made-up
+ * process table. Reading another user's exe link needs root, as yaokid is.
  */
 #ifndef YK_HV_XLPROC_H
 #define YK_HV_XLPROC_H
@@ -35,12 +36,13 @@ struct hv_xlprocs {
 };
 
 /*
- * What the process with this comm and command line (NUL-separated
- * arguments, len bytes) is doing: HV_XL_NONE for anything but an xl
+ * What the process running the executable called prog (a file name without
+ * its directory) with this command line (NUL-separated arguments, len
+ * bytes) is doing: HV_XL_NONE for anything but an xl
  * migrate/remus/save or a save helper. On a match, p is filled (p->args
  * malloc'ed) and the op returned; -1 when out of memory.
  */
-int hv_xlproc_parse(const char *comm, const char *cmdline, size_t len,
+int hv_xlproc_parse(const char *prog, const char *cmdline, size_t len,
     struct hv_xlproc *p);
 /*
  * Reads the process table under procdir into set (its old contents are

@@ -98,8 +98,9 @@ s_close(struct hv *hv)
 }
 
 static void
-s_list(struct hv *hv, hv_list_fn *cb, void *arg)
+s_list(struct hv *hv, unsigned flags, hv_list_fn *cb, void *arg)
 {
+	(void)flags;
 	stub_note("list");
 	later((struct stub_hv *)hv, 'l', -1, (void *)cb, arg);
 }
