@@ -235,7 +235,13 @@ start(struct recovery *r)
 static void
 relist_before_acting(struct recovery *r)
 {
-	r->q->hv->ops->list(r->q->hv, HV_LIST_TOOLS, relisted_cb, r);
+	/*
+	 * Before a destroy, an xl migrate or save of the domain must be seen
+	 * (HV_LIST_TOOLS reads the process table). After it only names
+	 * matter: NAME--incoming, or a live NAME somebody else created.
+	 */
+	r->q->hv->ops->list(r->q->hv, r->destroyed ? 0 : HV_LIST_TOOLS,
+	    relisted_cb, r);
 }
 
 /* What Xen's own tools are doing with name, seen in one domain list. */
