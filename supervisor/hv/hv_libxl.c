@@ -74,6 +74,7 @@
 #define DYING_GRACE_MS     2000    /* a zombie no longer holds the name */
 #define JOIN_BOUND_S       15      /* close() waits this long for the thread */
 #define LANES              4       /* creates and destroys at once (own ctxs) */
+#define START_TRIES        5       /* lists that read a missing start time */
 #define POLLFD_INITIAL     16
 #define YAOKI_USERDATA_ID  "yaoki" /* libxl userdata key: "managed by yaoki" */
 /*
@@ -145,6 +146,7 @@ struct xl_watch {
 	bool seen;                  /* present in the latest domain list */
 	unsigned name_age;          /* lists since name was read from xenstore */
 	int64_t start_wall_ms;      /* libxl_vm_get_start_time, 0 unknown */
+	unsigned start_tries;       /* reads of it again while unknown */
 	/* Read once when the domain is first seen shut down (see shutdown_facts). */
 	bool facts;
 	enum yk_shutdown_reason facts_reason;
@@ -1017,6 +1019,16 @@ xl_fill_dominfo(struct hv_libxl *xl, const libxl_dominfo *in,
 	}
 	if (w != NULL) {
 		w->seen = true;
+		/*
+		 * A domain watched while paused (being restored, or restarted
+		 * by its monitor) may not have its start time in xenstore yet:
+		 * read it again once it runs, a few lists at most.
+		 */
+		if (w->start_wall_ms == 0 && out->state == HV_RUNNING &&
+		    w->start_tries < START_TRIES) {
+			w->start_tries++;
+			w->start_wall_ms = xl_start_time(xl, domid);
+		}
 		out->start_wall_ms = w->start_wall_ms;
 	} else
 		out->start_wall_ms = xl_start_time(xl, domid);
