@@ -74,6 +74,16 @@ def make(sim_factory, yaokid_factory, names=("web01", "web02"), extra="",
     return sim, y
 
 
+def failing_and_watched(sim, y):
+    """web01 hangs until yaokid counts a failure; its domid, recoveries so
+    far, and a CopyWatch over it."""
+    old = sim.domid("web01")
+    sim.ctl("guest", "web01", "hang")
+    wait_for(lambda: y.dom("web01")["consecutive_failures"] >= 1, 10,
+             what="web01 failing")
+    return old, y.recoveries("web01"), CopyWatch(sim, "web01")
+
+
 def reason(y, name):
     return y.dom(name).get("reason")
 
@@ -119,12 +129,7 @@ def test_migration_still_preparing_holds_a_failing_domain(
     past the threshold, and yaokid must not destroy it (the race seen on
     real Xen, where xl had not yet created NAME--incoming 4.5 s in)."""
     sim, y = make(sim_factory, yaokid_factory)
-    old = sim.domid("web01")
-    sim.ctl("guest", "web01", "hang")
-    wait_for(lambda: y.dom("web01")["consecutive_failures"] >= 1, 10,
-             what="web01 failing")
-    rec0 = y.recoveries("web01")
-    watch = CopyWatch(sim, "web01")
+    old, rec0, watch = failing_and_watched(sim, y)
     # 6 s of preparation, ten times the 0.6 s probe threshold, then 2 s.
     sim.ctl("migrate", "web01", "local", "2", "6")
     wait_reason(y, "web01", "paused", "migrating away", timeout=5)
@@ -272,12 +277,7 @@ def test_incoming_migration_is_captured_and_used_by_a_later_recovery(
 def test_local_migration_of_a_failing_domain_keeps_one_copy(
         sim_factory, yaokid_factory):
     sim, y = make(sim_factory, yaokid_factory, defaults={"failures": "30"})
-    old = sim.domid("web01")
-    sim.ctl("guest", "web01", "hang")
-    wait_for(lambda: y.dom("web01")["consecutive_failures"] >= 1, 10,
-             what="web01 failing")
-    rec0 = y.recoveries("web01")
-    watch = CopyWatch(sim, "web01")
+    old, rec0, watch = failing_and_watched(sim, y)
     sim.ctl("migrate", "web01", "local", "3")
     wait_reason(y, "web01", "paused", "migrating away")
     wait_for(lambda: [d["name"] for d in copies(sim, "web01")] == ["web01"] and
