@@ -249,6 +249,8 @@ static enum recovery_xen_op
 xen_op_in(const char *name, const struct hv_dominfo *doms, size_t n)
 {
 	char away[160], incoming[160];
+	bool is_away = false, is_incoming = false;
+	const struct hv_dominfo *live = NULL;
 	size_t i;
 
 	snprintf(away, sizeof(away), "%s%s", name, HV_SUFFIX_MIGRATEDAWAY);
@@ -257,19 +259,25 @@ xen_op_in(const char *name, const struct hv_dominfo *doms, size_t n)
 		if (doms[i].state == HV_DYING)
 			continue;
 		if (strcmp(doms[i].name, away) == 0)
-			return RECOVERY_XOP_MIGRATING_OUT;
-		if (strcmp(doms[i].name, incoming) == 0)
-			return RECOVERY_XOP_MIGRATING_IN;
-		if (strcmp(doms[i].name, name) != 0)
-			continue;
-		/* xl migrate renames only for its last round: its process
-		 * names the domain from the start. */
-		if (doms[i].xl_op == HV_XL_MIGRATE)
-			return RECOVERY_XOP_MIGRATING_OUT;
-		if (doms[i].xl_op == HV_XL_SAVE || (doms[i].state == HV_SHUTDOWN &&
-		    doms[i].reason == YK_SD_SUSPEND))
-			return RECOVERY_XOP_SAVING;
+			is_away = true;
+		else if (strcmp(doms[i].name, incoming) == 0)
+			is_incoming = true;
+		else if (strcmp(doms[i].name, name) == 0)
+			live = &doms[i];
 	}
+	/*
+	 * xl migrate renames the sender only for its last round, and its
+	 * process names the domain from the start; a live NAME beside
+	 * NAME--incoming is the sender of a migration to this very host.
+	 */
+	if (is_away || (is_incoming && live != NULL) ||
+	    (live != NULL && live->xl_op == HV_XL_MIGRATE))
+		return RECOVERY_XOP_MIGRATING_OUT;
+	if (is_incoming)
+		return RECOVERY_XOP_MIGRATING_IN;
+	if (live != NULL && (live->xl_op == HV_XL_SAVE ||
+	    (live->state == HV_SHUTDOWN && live->reason == YK_SD_SUSPEND)))
+		return RECOVERY_XOP_SAVING;
 	return RECOVERY_XOP_NONE;
 }
 

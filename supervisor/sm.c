@@ -511,6 +511,22 @@ started_at(const struct yk_sm_event *ev, int64_t now)
 	return ev->started > 0 && ev->started < now ? ev->started : now;
 }
 
+/*
+ * A migration away or a save that did not happen (xl rolled it back): the
+ * domain never stopped, so no start period; it is judged by its probes
+ * again at once, as before Xen's tools held it.
+ */
+static unsigned
+xen_op_ended_here(struct yk_sm *sm)
+{
+	set_reason(sm, "%s did not happen; the domain stayed",
+	    sm->xen_op == YK_XOP_SAVING ? "the save" : "the migration");
+	sm->xen_op = YK_XOP_NONE;
+	sm->consecutive_failures = 0;
+	sm->consecutive_successes = 0;
+	return enter_healthy(sm) | YK_ACT_PERSIST;
+}
+
 static unsigned
 on_domain_up(struct yk_sm *sm, const struct yk_sm_params *p,
     const struct yk_sm_event *ev, int64_t now)
@@ -529,6 +545,9 @@ on_domain_up(struct yk_sm *sm, const struct yk_sm_params *p,
 			sm->xen_op = YK_XOP_NONE;
 			return 0;
 		}
+		if (ev->stayed && (sm->xen_op == YK_XOP_MIGRATING_OUT ||
+		    sm->xen_op == YK_XOP_SAVING))
+			return xen_op_ended_here(sm);
 		if (sm->xen_op != YK_XOP_NONE) {
 			/* A migration in or a restore ended here: a new start. */
 			sm->created_by_us = ev->ours;

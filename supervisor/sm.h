@@ -142,6 +142,9 @@ struct yk_sm_event {
 	                                   and still owes the create (intent) */
 	bool ours;                      /* DOMAIN_UP, DOMAIN_SHUTDOWN: the incarnation
 	                                   yaokid created */
+	bool stayed;                    /* DOMAIN_UP: the incarnation Xen's tools
+	                                   held is still here (a migration away
+	                                   or a save that did not happen) */
 	int64_t started;                /* DOMAIN_UP, ADOPTED: when the domain was
 	                                   created, on the caller's clock (0: now) */
 	const char *why;                /* INTENT_FAILED, GAVE_UP */

@@ -858,7 +858,12 @@ find_info(const struct dom_index *ix, const char *name, enum yk_xen_op *op)
 	away = index_get(ix, other);
 	snprintf(other, sizeof(other), "%s%s", name, HV_SUFFIX_INCOMING);
 	incoming = index_get(ix, other);
-	*op = away != NULL ? YK_XOP_MIGRATING_OUT :
+	/*
+	 * A live NAME beside NAME--incoming is the sender of a migration to
+	 * this very host: xl renames it only for the last round.
+	 */
+	*op = away != NULL || (incoming != NULL && live != NULL) ?
+	    YK_XOP_MIGRATING_OUT :
 	    incoming != NULL ? YK_XOP_MIGRATING_IN : YK_XOP_NONE;
 	if (live != NULL && *op == YK_XOP_NONE)
 		*op = live->xl_op == HV_XL_MIGRATE ? YK_XOP_MIGRATING_OUT :
@@ -1058,10 +1063,12 @@ reconcile_new_incarnation(struct sup_domain *d, const struct hv_dominfo *info,
 }
 
 static void
-reconcile_running(struct sup_domain *d, const struct hv_dominfo *info)
+reconcile_running(struct sup_domain *d, const struct hv_dominfo *info,
+    bool stayed)
 {
 	struct yk_sm_event ev = { .kind = YK_EV_DOMAIN_UP,
-	    .ours = is_ours(d, info), .started = started_mono(info) };
+	    .ours = is_ours(d, info), .started = started_mono(info),
+	    .stayed = stayed };
 	bool arrived = d->sm.xen_op != YK_XOP_NONE;
 
 	if (d->sm.state != YK_ABSENT && !d->sm.xen_paused && !arrived)
@@ -1122,6 +1129,8 @@ static void
 reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
     enum yk_xen_op op)
 {
+	bool same;
+
 	if (d->removed)
 		return;
 	check_record_boot(d);
@@ -1138,7 +1147,8 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 		reconcile_gone(d);
 		return;
 	}
-	if (info->domid != d->domid)
+	same = info->domid == d->domid;
+	if (!same)
 		reconcile_new_incarnation(d, info, op);
 	else if (strcmp(d->uuid, info->uuid) != 0)
 		/* A domain yaokid created: its uuid is first seen here. */
@@ -1147,7 +1157,7 @@ reconcile_domain(struct sup_domain *d, const struct hv_dominfo *info,
 		return;            /* neither probed nor recovered meanwhile */
 	switch (info->state) {
 	case HV_RUNNING:
-		reconcile_running(d, info);
+		reconcile_running(d, info, same);
 		break;
 	case HV_PAUSED:
 		/* A new domain first seen paused is being restored (xl restore). */

@@ -147,6 +147,35 @@ def test_migration_still_preparing_holds_a_failing_domain(
     assert "web01: destroying domain" not in y.log()
 
 
+def test_migration_rolled_back_resumes_probing_without_start_period(
+        sim_factory, yaokid_factory):
+    """xl rolls a migration back (the receiver failed): the same domain
+    stays, renamed back. It never stopped, so it gets no new start period:
+    still failing, it is recovered after the probe threshold (0.6 s here),
+    not after start_period (30 s)."""
+    sim, y = make(sim_factory, yaokid_factory,
+                  defaults={"start_period": "30s"})
+    old, rec0, watch = failing_and_watched(sim, y)
+    sim.ctl("migrate", "web01", "local", "20", "1")
+    wait_reason(y, "web01", "paused", "migrating away", timeout=5)
+    wait_for(lambda: "web01--incoming" in [d["name"] for d in copies(sim, "web01")],
+             10, what="the receiver's copy")
+    sim.ctl("destroy", "web01--incoming")
+    wait_for(lambda: [d["name"] for d in copies(sim, "web01")] == ["web01"],
+             10, what="the sender renamed back")
+    assert sim.domid("web01") == old
+    t0 = time.monotonic()
+    wait_for(lambda: y.recoveries("web01") > rec0, 15,
+             what=f"a recovery of the still failing web01; log:\n{y.log()[-2000:]}")
+    assert time.monotonic() - t0 < 15
+    # Back to healthy at once, not to starting (a new start period).
+    assert "web01: paused -> healthy" in y.log()
+    assert "web01: paused -> starting" not in y.log()
+    y.wait_state("web01", ("starting", "healthy"), timeout=30)
+    watch.stop()
+    assert watch.max_named <= 1 and watch.max_running <= 1, vars(watch)
+
+
 def test_incoming_that_fails_after_yaokid_destroyed_is_created_again(
         sim_factory, yaokid_factory, tmp_path):
     """yaokid destroys a failing domain; meanwhile NAME--incoming appears

@@ -2037,6 +2037,46 @@ test_migration_from_failing_stops_counting(void **state)
 	assert_state(YK_PAUSED);
 }
 
+/*
+ * xl rolled a migration back (Debian 12's Xen cannot live-migrate a PV
+ * guest): the same incarnation stayed. No start period: its probes judge
+ * it at once, so a domain that was failing is recovered after the usual
+ * threshold, not after start_period.
+ */
+static void
+test_migration_that_did_not_happen_resumes_without_start_period(void **state)
+{
+	struct yk_sm_event stayed = { .kind = YK_EV_DOMAIN_UP, .stayed = true };
+	unsigned i;
+
+	(void)state;
+	to_healthy();
+	probe(false);
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), 0);
+	assert_state(YK_PAUSED);
+	assert_act(yk_sm_step(&sm, &p, &stayed, now), YK_ACT_PERSIST);
+	assert_state(YK_HEALTHY);
+	assert_string_equal(sm.reason,
+	    "the migration did not happen; the domain stayed");
+	assert_int_equal(sm.xen_op, YK_XOP_NONE);
+	for (i = 0; i + 1 < p.failures; i++)
+		probe(false);
+	assert_state(YK_FAILING);
+	assert_act(probe(false), YK_ACT_RECOVER | YK_ACT_PERSIST);
+	assert_state(YK_RECOVERING);
+}
+
+/* A new incarnation after the same operation (it came back) is a start. */
+static void
+test_migration_that_came_back_as_another_incarnation_starts(void **state)
+{
+	(void)state;
+	to_healthy();
+	assert_act(xen_op(YK_XOP_MIGRATING_OUT), 0);
+	up_started(now, false);
+	assert_state(YK_STARTING);
+}
+
 static void
 test_save_suspend_holds_and_ends_absent(void **state)
 {
@@ -2432,6 +2472,8 @@ main(void)
 		T(test_incoming_that_fails_with_nothing_owed_is_absent),
 		T(test_migration_while_recovering_cancels_it),
 		T(test_migration_from_failing_stops_counting),
+		T(test_migration_that_did_not_happen_resumes_without_start_period),
+		T(test_migration_that_came_back_as_another_incarnation_starts),
 		T(test_save_suspend_holds_and_ends_absent),
 		T(test_restore_is_a_new_start_not_ours),
 		T(test_incoming_migration_becomes_starting),

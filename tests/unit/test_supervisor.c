@@ -336,6 +336,41 @@ test_migration_away_is_hands_off_then_absent(void **state)
 	assert_null(strstr(stub_log, "create"));
 }
 
+/*
+ * xl migrate to this host, as real Xen orders it: first only xl's process
+ * names the domain, then the receiver's NAME--incoming appears beside the
+ * still unrenamed sender, then xl rolls back (no log-dirty mode): the
+ * incoming copy goes, the sender stays. It is the sender's migration
+ * throughout, and the domain that stayed is healthy again at once (no new
+ * start period), with nothing destroyed or created.
+ */
+static void
+test_local_migration_rolled_back_is_the_sender_s_throughout(void **state)
+{
+	struct fixture *f = *state;
+	struct yk_sm_event fail = { .kind = YK_EV_PROBE, .ok = false };
+
+	start_running(f);
+	sup_domain_step(f->d, &fail);
+	f->st.doms[0].xl_op = HV_XL_MIGRATE;
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_PAUSED);
+	assert_int_equal(f->d->sm.xen_op, YK_XOP_MIGRATING_OUT);
+	stub_hv_set(&f->st, 1, "web01--incoming", 9, HV_PAUSED, YK_SD_UNKNOWN);
+	relist(f);
+	assert_int_equal(f->d->sm.xen_op, YK_XOP_MIGRATING_OUT);
+	assert_string_equal(f->d->sm.reason, "migrating away");
+	assert_int_equal(f->d->domid, 5);
+	f->st.ndoms = 1;                      /* the incoming copy is gone */
+	f->st.doms[0].xl_op = HV_XL_NONE;     /* and xl migrate ended */
+	relist(f);
+	assert_int_equal(f->d->sm.state, YK_HEALTHY);
+	assert_int_equal(f->d->sm.xen_op, YK_XOP_NONE);
+	assert_int_equal(f->d->domid, 5);
+	assert_null(strstr(stub_log, "destroy"));
+	assert_null(strstr(stub_log, "create"));
+}
+
 /* An incoming migration keeps its domid when it takes the name: captured. */
 static void
 test_incoming_migration_is_captured_on_arrival(void **state)
@@ -426,6 +461,7 @@ main(void)
 		T(test_vanishes_while_not_recovering_absent),
 		T(test_dropped_mid_recovery_created_and_intent_cleared),
 		T(test_migration_away_is_hands_off_then_absent),
+		T(test_local_migration_rolled_back_is_the_sender_s_throughout),
 		T(test_incoming_migration_is_captured_on_arrival),
 		T(test_intent_of_another_boot_makes_unrecoverable),
 		T(test_intent_of_this_boot_is_finished),
