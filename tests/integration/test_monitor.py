@@ -106,13 +106,21 @@ def test_preserve_is_left_crashed_and_unrecoverable(sim_factory, yaokid_factory,
     assert len(hook_runs(hook)) == 1
 
 
-def test_coredump_restart_nothing_destroyed_before_the_dump(sim_factory, yaokid_factory):
+def web01_with_on_crash(sim_factory, yaokid_factory, action, dump=None):
+    """web01 healthy under yaokid (SLOW), its own on_crash = action, and
+    its monitor's core dump taking dump seconds; (sim, y, its domid)."""
     sim = sim_factory(["web01"])
     y = yaokid_factory(sim, {"web01": {}}, defaults=SLOW).start()
     y.wait_state("web01", "healthy")
-    old = sim.domid("web01")
-    sim.ctl("on", "web01", "crash", "coredump-restart")
-    sim.ctl("delay", "web01", "dump", "4")
+    sim.ctl("on", "web01", "crash", action)
+    if dump is not None:
+        sim.ctl("delay", "web01", "dump", dump)
+    return sim, y, sim.domid("web01")
+
+
+def test_coredump_restart_nothing_destroyed_before_the_dump(sim_factory, yaokid_factory):
+    sim, y, old = web01_with_on_crash(sim_factory, yaokid_factory,
+                                      "coredump-restart", dump="4")
     sim.ctl("crash", "web01")
     d = y.wait_state("web01", "paused", timeout=10)
     assert d["reason"] == ("crashed; its xl monitor restarts it "
@@ -130,11 +138,7 @@ def test_coredump_restart_nothing_destroyed_before_the_dump(sim_factory, yaokid_
 
 
 def test_monitor_killed_before_crash_yaokid_recovers(sim_factory, yaokid_factory):
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults=SLOW).start()
-    y.wait_state("web01", "healthy")
-    old = sim.domid("web01")
-    sim.ctl("on", "web01", "crash", "restart")
+    sim, y, old = web01_with_on_crash(sim_factory, yaokid_factory, "restart")
     sim.ctl("monitor", "web01", "kill")
     sim.ctl("crash", "web01")
     wait_for(lambda: new_domid(sim, "web01", old), 10, what="yaokid's re-create")
@@ -146,12 +150,8 @@ def test_monitor_killed_before_crash_yaokid_recovers(sim_factory, yaokid_factory
 
 
 def test_monitor_dies_during_the_dump_yaokid_recovers(sim_factory, yaokid_factory):
-    sim = sim_factory(["web01"])
-    y = yaokid_factory(sim, {"web01": {}}, defaults=SLOW).start()
-    y.wait_state("web01", "healthy")
-    old = sim.domid("web01")
-    sim.ctl("on", "web01", "crash", "coredump-restart")
-    sim.ctl("delay", "web01", "dump", "60")
+    sim, y, old = web01_with_on_crash(sim_factory, yaokid_factory,
+                                      "coredump-restart", dump="60")
     sim.ctl("crash", "web01")
     y.wait_state("web01", "paused", timeout=10)
     sim.ctl("monitor", "web01", "kill")
