@@ -128,9 +128,10 @@ def test_migration_still_preparing_holds_a_failing_domain(
     only its process shows. The domain fails its probes all along, far
     past the threshold, and yaokid must not destroy it (the race seen on
     real Xen, where xl had not yet created NAME--incoming 4.5 s in)."""
-    sim, y = make(sim_factory, yaokid_factory)
+    # failures = 10: the threshold (2 s) passes well inside xl's 6 s of
+    # preparation, but not before the migration has begun.
+    sim, y = make(sim_factory, yaokid_factory, defaults={"failures": "10"})
     old, rec0, watch = failing_and_watched(sim, y)
-    # 6 s of preparation, ten times the 0.6 s probe threshold, then 2 s.
     sim.ctl("migrate", "web01", "local", "2", "6")
     wait_reason(y, "web01", "paused", "migrating away", timeout=5)
     # Seen while xl was still preparing: the domain had not been renamed.
@@ -151,10 +152,11 @@ def test_migration_rolled_back_resumes_probing_without_start_period(
         sim_factory, yaokid_factory):
     """xl rolls a migration back (the receiver failed): the same domain
     stays, renamed back. It never stopped, so it gets no new start period:
-    still failing, it is recovered after the probe threshold (0.6 s here),
+    still failing, it is recovered after the probe threshold (2 s here),
     not after start_period (30 s)."""
+    # failures = 10 (2 s): the migration begins before any recovery could.
     sim, y = make(sim_factory, yaokid_factory,
-                  defaults={"start_period": "30s"})
+                  defaults={"start_period": "30s", "failures": "10"})
     old, rec0, watch = failing_and_watched(sim, y)
     sim.ctl("migrate", "web01", "local", "20", "1")
     wait_reason(y, "web01", "paused", "migrating away", timeout=5)
