@@ -33,8 +33,8 @@ hv_set_event_handler(struct hv *hv, hv_event_fn *on_event, void *arg)
 }
 
 static void stub_close(struct hv *hv) { (void)hv; }
-static void stub_list(struct hv *hv, hv_list_fn *cb, void *arg)
-{ (void)hv; (void)cb; (void)arg; }
+static void stub_list(struct hv *hv, unsigned flags, hv_list_fn *cb, void *arg)
+{ (void)hv; (void)flags; (void)cb; (void)arg; }
 static void stub_capture(struct hv *hv, int domid, hv_capture_fn *cb, void *arg)
 { (void)hv; (void)domid; (void)cb; (void)arg; }
 static void stub_done(struct hv *hv, int domid, hv_done_fn *cb, void *arg)
