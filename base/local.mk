@@ -3,6 +3,7 @@ noinst_LIBRARIES += libykbase.a
 libykbase_a_SOURCES = base/log.c base/log.h \
 	base/clock.c base/clock.h \
 	base/file.c base/file.h \
+	base/fd.c base/fd.h \
 	base/unix_socket.c base/unix_socket.h \
 	base/text.c base/text.h \
 	base/failpoint.c base/failpoint.h \

@@ -512,7 +512,7 @@ control_open(struct sup *s, const char *path, const char *group, char *err,
 	ctl->gid = gid;
 	TAILQ_INIT(&ctl->clients);
 	ctl->lev = evconnlistener_new(s->base, accept_cb, ctl,
-	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->lev == NULL) {
 		snprintf(err, errlen, "socket %s: cannot listen", path);
 		close(fd);

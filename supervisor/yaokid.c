@@ -35,6 +35,7 @@
 #include "hv.h"
 #include "log.h"
 #include "metrics.h"
+#include "fd.h"
 #include "file.h"
 #include "persist.h"
 #include "status_json.h"
@@ -504,6 +505,9 @@ main(int argc, char *argv[])
 	check_hook(yk.cfg);
 	heap_trim();
 	sup_start(yk.sup);
+	/* Everything is open: nothing of it may reach a spawned program. */
+	if (yk_fd_cloexec_all() == -1)
+		log_warn("cannot mark descriptors close-on-exec");
 
 	write_pidfile();
 	log_notice("started: %zu domains, hypervisor %s, socket %s",
