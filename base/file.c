@@ -2,7 +2,10 @@
  * file.c - whole-file reads and atomic whole-file writes, for every file
  * yaoki reads or writes in one piece (configuration, state, captured
  * domain configurations, metrics, pid file), and bounded reads of a
- * growing file's end (a log).
+ * growing file's end (a log). Root writes through it into directories
+ * other users may write (a node_exporter textfile directory): it never
+ * follows a link planted there, and never writes where it cannot trust
+ * the directory's owner.
  */
 #include "config.h"
 
@@ -10,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,8 @@
 
 static int read_all(int fd, size_t max, char **bufp, size_t *lenp);
 static int write_all(int fd, const char *data, size_t len);
-static int fsync_dir_of(const char *path);
+static int open_dir_of(const char *, char *, size_t, const char **);
+static int create_temporary(int, const char *, mode_t);
 
 /* Reads fd to its end into a growing buffer; 0 or -1 with errno set. */
 static int
@@ -73,6 +76,7 @@ read_all(int fd, size_t max, char **bufp, size_t *lenp)
 char *
 yk_file_read(const char *path, size_t max, int flags, size_t *lenp)
 {
+	char why[128];
 	struct stat st;
 	char *buf;
 	size_t len;
@@ -91,6 +95,12 @@ yk_file_read(const char *path, size_t max, int flags, size_t *lenp)
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
 		errno = EISDIR;
+		return NULL;
+	}
+	if ((flags & YK_FILE_TRUSTED) &&
+	    yk_file_untrusted(&st, 0, why, sizeof(why)) != NULL) {
+		close(fd);
+		errno = EPERM;
 		return NULL;
 	}
 	if (read_all(fd, max, &buf, &len) == -1) {
@@ -176,36 +186,113 @@ write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-static int
-fsync_dir_of(const char *path)
+const char *
+yk_file_untrusted(const struct stat *st, int sticky_ok, char *why,
+    size_t whylen)
 {
-	char tmp[PATH_MAX];
-	int fd, rc;
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(why, whylen, "owned by uid %ld; it must be owned by "
+		    "root", (long)st->st_uid);
+		return why;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX))) {
+		snprintf(why, whylen, "writable by %s (mode %04o); only its "
+		    "owner may write it", (st->st_mode & S_IWOTH) ?
+		    "anybody" : "its group", (unsigned)(st->st_mode & 07777));
+		return why;
+	}
+	return NULL;
+}
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+/*
+ * The directory of path, opened and checked (yk_file_untrusted, sticky
+ * allowed); its descriptor, and the file's name in it in *namep, or -1
+ * with errno set (EPERM: not trusted).
+ */
+static int
+open_dir_of(const char *path, char *dbuf, size_t dlen, const char **namep)
+{
+	struct stat st;
+	char why[128];
+	char *slash;
+	int fd, saved;
+
+	if (snprintf(dbuf, dlen, "%s", path) >= (int)dlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((slash = strrchr(dbuf, '/')) == NULL) {
+		*namep = path;
+		snprintf(dbuf, dlen, ".");
+	} else {
+		*namep = path + (slash - dbuf) + 1;
+		if (slash == dbuf)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (**namep == '\0') {
+		errno = EISDIR;
+		return -1;
+	}
+	fd = open(dbuf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (yk_file_untrusted(&st, 1, why, sizeof(why)) != NULL) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* Creates the temporary name afresh: never an existing file or a link. */
+static int
+create_temporary(int dirfd, const char *tmp, mode_t mode)
+{
+	int fd;
+
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode & 0600);
+	if (fd != -1 || errno != EEXIST)
+		return fd;
+	/* Left by a crash of a process with our PID, or planted: unlink
+	 * removes the name (a link, never its target) and we try once more. */
+	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
+		return -1;
+	return openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode & 0600);
 }
 
 int
 yk_file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode)
 {
-	char tmp[PATH_MAX];
-	int fd, saved;
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
+	const char *name;
+	int dirfd, fd = -1, saved;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+	if ((dirfd = open_dir_of(path, dir, sizeof(dir), &name)) == -1)
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", name, (long)getpid()) >=
 	    (int)sizeof(tmp)) {
+		close(dirfd);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd == -1)
+	if ((fd = create_temporary(dirfd, tmp, mode)) == -1) {
+		saved = errno;
+		close(dirfd);
+		errno = saved;
 		return -1;
+	}
 	if (write_all(fd, data, len) == -1 || fchmod(fd, mode) == -1 ||
 	    fsync(fd) == -1)
 		goto fail;
@@ -214,14 +301,23 @@ yk_file_write_atomic(const char *path, const void *data, size_t len,
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1)
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
 		goto fail;
-	return fsync_dir_of(path);
+	if (fsync(dirfd) == -1)
+		goto fail_dir;
+	close(dirfd);
+	return 0;
 fail:
 	saved = errno;
 	if (fd != -1)
 		close(fd);
-	unlink(tmp);
+	unlinkat(dirfd, tmp, 0);
+	close(dirfd);
+	errno = saved;
+	return -1;
+fail_dir:
+	saved = errno;
+	close(dirfd);
 	errno = saved;
 	return -1;
 }

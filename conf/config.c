@@ -759,6 +759,29 @@ check_backoff(cfg_t *own, cfg_t *inherited)
 	    "backoff_max must be at least backoff", ms, bs);
 }
 
+/*
+ * A domain_config that exists must be root's and writable only by root:
+ * libxl runs what it says (bootloader, device model arguments) as root.
+ * One that does not exist yet is the operator's to install before it is
+ * needed; a recovery reads it afresh and checks it again.
+ */
+static void
+check_domain_config(cfg_t *own)
+{
+	const char *path;
+	struct stat st;
+	char why[128];
+
+	if (!key_set(own, K_DOMAIN_CONFIG))
+		return;
+	path = cfg_getstr(own, keys[K_DOMAIN_CONFIG].name);
+	if (path == NULL || path[0] != '/' || stat(path, &st) == -1)
+		return;
+	if (yk_file_untrusted(&st, 0, why, sizeof(why)) != NULL)
+		conf_error(key_line(own, K_DOMAIN_CONFIG), "domain_config %s: "
+		    "%s (a domain configuration runs as root)", path, why);
+}
+
 static void
 check_sections(cfg_t *root)
 {
@@ -767,9 +790,11 @@ check_sections(cfg_t *root)
 	unsigned i, n = cfg_size(root, "domain");
 
 	check_backoff(defs, NULL);
+	check_domain_config(defs);
 	for (i = 0; i < n; i++) {
 		dom = cfg_getnsec(root, "domain", i);
 		check_backoff(dom, defs);
+		check_domain_config(dom);
 		if (!key_set(dom, K_URL) && !key_set(defs, K_URL))
 			conf_error(secinfo(dom)->line, "domain %s has no url",
 			    show(cfg_title(dom), shown, sizeof(shown)));

@@ -2,12 +2,19 @@
  * metrics.c - renders the Prometheus text exposition format (version 0.0.4):
  * state per domain, probe and recovery counters, the probe-latency
  * histogram, recovery budgets and last-activity times, the hold flag and
- * build info; and writes them to metrics_file atomically. Domain names are
+ * build info; and writes them to metrics_file atomically, never through
+ * a link planted in its directory and never into a directory that others
+ * may write (unless sticky). Domain names are
  * restricted by the configuration to [A-Za-z0-9_.-], so label values need
  * no escaping.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +150,25 @@ metrics_render(const struct sup *s, struct evbuffer *out)
 	    PACKAGE_VERSION);
 }
 
+/* Says why the directory of path was refused (EPERM from the write). */
+static void
+warn_untrusted_dir(const char *path)
+{
+	char dir[PATH_MAX], why[128];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (stat(dir, &st) == 0 && yk_file_untrusted(&st, 1, why, sizeof(why)))
+		log_warnx("cannot write metrics_file %s: its directory %s: %s "
+		    "(or sticky, like /tmp)", path, dir, why);
+	else
+		log_warnx("cannot write metrics_file %s: its directory %s cannot "
+		    "be trusted", path, dir);
+}
+
 void
 metrics_write_file(const struct sup *s)
 {
@@ -158,7 +184,12 @@ metrics_write_file(const struct sup *s)
 	metrics_render(s, buf);
 	len = evbuffer_get_length(buf);
 	text = (char *)evbuffer_pullup(buf, -1);
-	if (yk_file_write_atomic(s->cfg->metrics_file, text, len, 0644) == -1)
-		log_warn("cannot write metrics_file %s", s->cfg->metrics_file);
+	if (yk_file_write_atomic(s->cfg->metrics_file, text, len, 0644) == -1) {
+		if (errno == EPERM)
+			warn_untrusted_dir(s->cfg->metrics_file);
+		else
+			log_warn("cannot write metrics_file %s",
+			    s->cfg->metrics_file);
+	}
 	evbuffer_free(buf);
 }

@@ -1,12 +1,15 @@
 /*
  * persist.c - reads and writes yaokid's files under state_dir.
  *
- * Owns the on-disk format (json-c) and the atomic-write discipline. A file
- * that cannot be trusted is moved aside, never fatal: yaokid starts fresh
- * for that domain rather than refusing to start.
+ * Owns the on-disk format (json-c), the atomic-write discipline and the
+ * state dir's lock (one yaokid per state_dir). A file that cannot be
+ * trusted is moved aside, never fatal: yaokid starts fresh for that domain
+ * rather than refusing to start. The state dir itself must be root's and
+ * writable only by root (it holds configurations libxl runs as root).
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -79,18 +82,80 @@ remove_stale_temporaries(const char *dir)
 	closedir(dp);
 }
 
-int
-persist_dir_prepare(const char *dir, char *err, size_t errlen)
+/* The holder's PID as written in the lock file, or 0 when unknown. */
+static long
+lock_holder(int fd)
 {
-	struct stat st;
+	char buf[32];
+	ssize_t n;
+	char *end;
+	long pid;
 
-	if (mkdir_p(dir, 0700) == -1) {
-		snprintf(err, errlen, "state dir %s: cannot create: %s", dir,
-		    strerror(errno));
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	return (pid > 0 && (*end == '\n' || *end == '\0')) ? pid : 0;
+}
+
+/*
+ * One yaokid per state_dir: an exclusive flock on STATE_DIR/yaokid.lock,
+ * held (the descriptor open, close-on-exec) until the process ends, and
+ * the holder's PID written in it for the next one's message.
+ */
+static int
+lock_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX], pid[32];
+	long holder;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PERSIST_LOCK_FILE);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "state dir %s: cannot open %s: %s", dir,
+		    path, strerror(errno));
 		return -1;
 	}
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK && (holder = lock_holder(fd)) > 0)
+			snprintf(err, errlen, "state dir %s is in use by another "
+			    "yaokid (pid %ld); one yaokid per state_dir", dir,
+			    holder);
+		else if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "state dir %s is in use by another "
+			    "yaokid (it holds %s); one yaokid per state_dir",
+			    dir, path);
+		else
+			snprintf(err, errlen, "state dir %s: cannot lock %s: %s",
+			    dir, path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("state: cannot write the pid into %s", path);
+	return fd;
+}
+
+/* state_dir holds code that runs as root (captured configurations). */
+static int
+check_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	char why[128];
+
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "state dir %s: not a directory", dir);
+		return -1;
+	}
+	if (yk_file_untrusted(&st, 0, why, sizeof(why)) != NULL) {
+		snprintf(err, errlen, "state dir %s: %s", dir, why);
 		return -1;
 	}
 	if (access(dir, W_OK | X_OK) == -1) {
@@ -98,8 +163,25 @@ persist_dir_prepare(const char *dir, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	remove_stale_temporaries(dir);
 	return 0;
+}
+
+int
+persist_dir_prepare(const char *dir, char *err, size_t errlen)
+{
+	int fd;
+
+	if (mkdir_p(dir, 0700) == -1) {
+		snprintf(err, errlen, "state dir %s: cannot create: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (check_dir(dir, err, errlen) == -1 ||
+	    (fd = lock_dir(dir, err, errlen)) == -1)
+		return -1;
+	/* Only now: another yaokid's temporaries are never ours to remove. */
+	remove_stale_temporaries(dir);
+	return fd;
 }
 
 static void
@@ -288,8 +370,8 @@ persist_load(const char *dir, const char *name, struct yk_persist *p)
 
 	persist_clear(p);
 	state_path(path, sizeof(path), dir, name, "state.json");
-	text = yk_file_read(path, STATE_MAX_FILE, YK_FILE_NOFOLLOW | YK_FILE_NO_NUL,
-	    &len);
+	text = yk_file_read(path, STATE_MAX_FILE, YK_FILE_NOFOLLOW | YK_FILE_NO_NUL |
+	    YK_FILE_TRUSTED, &len);
 	if (text == NULL) {
 		if (errno != ENOENT)
 			move_aside(path, "unreadable");
@@ -362,8 +444,8 @@ persist_load_config(const char *dir, const char *name)
 	char *text;
 
 	state_path(path, sizeof(path), dir, name, "domain.json");
-	text = yk_file_read(path, STATE_MAX_FILE, YK_FILE_NOFOLLOW | YK_FILE_NO_NUL,
-	    &len);
+	text = yk_file_read(path, STATE_MAX_FILE, YK_FILE_NOFOLLOW | YK_FILE_NO_NUL |
+	    YK_FILE_TRUSTED, &len);
 	if (text == NULL) {
 		if (errno != ENOENT)
 			move_aside(path, "unreadable");

@@ -32,7 +32,15 @@ struct yk_persist {
 	                           ("" unknown: a record of an older yaokid) */
 };
 
-/* Creates state_dir (0700) if needed and checks it is a writable directory. */
+#define PERSIST_LOCK_FILE "yaokid.lock"
+
+/*
+ * Creates state_dir (0700) if needed, checks that it is a directory owned
+ * by root (or the effective uid) that nobody else may write, and locks it
+ * (another yaokid holding it: an error naming its PID). Returns the lock's
+ * descriptor (close-on-exec), to keep open for the life of the process, or
+ * -1 with the reason in err.
+ */
 int persist_dir_prepare(const char *dir, char *err, size_t errlen);
 
 /*

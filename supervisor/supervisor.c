@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,16 +317,29 @@ is_ours(const struct sup_domain *d, const struct hv_dominfo *info)
 
 /* ---- recoveries: the request, the owner's side, the outcome ------------- */
 
-/* The configured domain_config file, read afresh for every attempt. */
+/*
+ * The configured domain_config file, read afresh for every attempt; one
+ * that root does not own, or others may write, is refused (it runs as
+ * root: bootloader, device model arguments).
+ */
 static char *
 read_domain_config(const char *path, char *why, size_t whylen)
 {
-	char *text = yk_file_read(path, DOMAIN_CONFIG_MAX, YK_FILE_NO_NUL, NULL);
+	char *text = yk_file_read(path, DOMAIN_CONFIG_MAX, YK_FILE_NO_NUL |
+	    YK_FILE_TRUSTED, NULL);
+	struct stat st;
+	char what[128];
 
-	if (text == NULL)
+	if (text != NULL)
+		return text;
+	if (errno == EPERM && stat(path, &st) == 0 &&
+	    yk_file_untrusted(&st, 0, what, sizeof(what)) != NULL)
+		snprintf(why, whylen, "domain_config %s: %s (a domain "
+		    "configuration runs as root)", path, what);
+	else
 		snprintf(why, whylen, "cannot read domain_config %s: %s", path,
 		    errno == EFBIG ? "too large" : strerror(errno));
-	return text;
+	return NULL;
 }
 
 static char *

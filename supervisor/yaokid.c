@@ -482,6 +482,7 @@ main(int argc, char *argv[])
 		daemonize();
 		log_init("yaokid", 0, verbose);
 	}
+	/* Its lock is held until the process ends: never closed. */
 	if (persist_dir_prepare(yk.cfg->state_dir, err, sizeof(err)) == -1)
 		cannot_start(err);
 	/*

@@ -55,8 +55,13 @@ def reply(path, data, **kw):
 
 
 def start_failing(y, timeout=20):
-    """Runs yaokid on y's configuration expecting it not to start."""
-    return subprocess.run([YAOKID, "-f", "-c", str(y.conf)], capture_output=True,
+    """Runs yaokid on y's configuration expecting it not to start; with a
+    state_dir of its own, so that it meets y's socket, not y's lock on the
+    state dir (test_security.py tests that one)."""
+    conf = y.tmp / "second.conf"
+    conf.write_text(y.conf.read_text().replace(
+        f'state_dir = "{y.state_dir}"', f'state_dir = "{y.tmp}/second-state"'))
+    return subprocess.run([YAOKID, "-f", "-c", str(conf)], capture_output=True,
                           text=True, timeout=timeout)
 
 

@@ -271,6 +271,105 @@ test_write_atomic_failure_leaves_old_file(void **state)
 	assert_int_equal(count_entries(dir), 1);
 }
 
+/*
+ * Links planted at the temporary name and at the final name, pointing at a
+ * victim: the victim keeps its content and mode, the links are replaced.
+ */
+static void
+test_write_atomic_never_follows_links(void **state)
+{
+	char victim[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 32], *text;
+	const char *dir = *state;
+	struct stat st;
+	size_t len;
+
+	scratch_path(victim, sizeof(victim), dir, "victim");
+	assert_int_equal(yk_file_write_atomic(victim, "precious", 8, 0640), 0);
+	scratch_path(path, sizeof(path), dir, "out");
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(symlink(victim, tmp), 0);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(yk_file_write_atomic(path, "new", 3, 0644), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_non_null(text = yk_file_read(victim, 64, 0, &len));
+	assert_string_equal(text, "precious");
+	free(text);
+	assert_int_equal(count_entries(dir), 2);       /* victim, out */
+}
+
+/* A directory others may write is refused, unless sticky. */
+static void
+test_write_atomic_checks_the_directory(void **state)
+{
+	char sub[PATH_MAX], path[PATH_MAX];
+	const char *dir = *state;
+
+	scratch_path(sub, sizeof(sub), dir, "textfile");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	scratch_path(path, sizeof(path), sub, "yaoki.prom");
+	assert_int_equal(chmod(sub, 0777), 0);
+	errno = 0;
+	assert_int_equal(yk_file_write_atomic(path, "x", 1, 0644), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(chmod(sub, 0775), 0);
+	errno = 0;
+	assert_int_equal(yk_file_write_atomic(path, "x", 1, 0644), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(count_entries(sub), 0);
+	assert_int_equal(chmod(sub, 01777), 0);
+	assert_int_equal(yk_file_write_atomic(path, "x", 1, 0644), 0);
+	assert_int_equal(chmod(sub, 0755), 0);
+	assert_int_equal(yk_file_write_atomic(path, "y", 1, 0644), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(sub, 4242, (gid_t)-1), 0);
+		errno = 0;
+		assert_int_equal(yk_file_write_atomic(path, "z", 1, 0644), -1);
+		assert_int_equal(errno, EPERM);
+	}
+}
+
+/* What yk_file_untrusted says, and what yk_file_read(YK_FILE_TRUSTED) does. */
+static void
+test_untrusted(void **state)
+{
+	char path[PATH_MAX], why[128];
+	const char *dir = *state;
+	struct stat st;
+	size_t len;
+	char *text;
+
+	memset(&st, 0, sizeof(st));
+	st.st_uid = geteuid();
+	st.st_mode = S_IFREG | 0644;
+	assert_null(yk_file_untrusted(&st, 0, why, sizeof(why)));
+	st.st_mode = S_IFREG | 0664;
+	assert_string_equal(yk_file_untrusted(&st, 0, why, sizeof(why)),
+	    "writable by its group (mode 0664); only its owner may write it");
+	st.st_mode = S_IFDIR | 01777;
+	assert_null(yk_file_untrusted(&st, 1, why, sizeof(why)));
+	assert_non_null(yk_file_untrusted(&st, 0, why, sizeof(why)));
+	st.st_mode = S_IFREG | 01777;                 /* sticky: dirs only */
+	assert_non_null(yk_file_untrusted(&st, 1, why, sizeof(why)));
+	st.st_mode = S_IFREG | 0600;
+	st.st_uid = geteuid() == 4242 ? 4243 : 4242;
+	snprintf(path, sizeof(path), "owned by uid %ld; it must be owned by "
+	    "root", (long)st.st_uid);
+	assert_string_equal(yk_file_untrusted(&st, 0, why, sizeof(why)), path);
+
+	scratch_path(path, sizeof(path), dir, "conf.json");
+	assert_int_equal(yk_file_write_atomic(path, "{}", 2, 0666), 0);
+	errno = 0;
+	assert_null(yk_file_read(path, 64, YK_FILE_TRUSTED, &len));
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_non_null(text = yk_file_read(path, 64, YK_FILE_TRUSTED, &len));
+	free(text);
+}
+
 /* ---- yk_text_printable --------------------------------------------------- */
 
 static void
@@ -536,6 +635,9 @@ main(void)
 		T(test_read_errors),
 		T(test_write_atomic_content_and_mode),
 		T(test_write_atomic_failure_leaves_old_file),
+		T(test_write_atomic_never_follows_links),
+		T(test_write_atomic_checks_the_directory),
+		T(test_untrusted),
 		cmocka_unit_test(test_printable_replaces_bytes),
 		cmocka_unit_test(test_printable_truncates),
 		cmocka_unit_test(test_printable_in_place),

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1176,6 +1178,43 @@ test_domain_conf_equal(void **state)
 	yk_config_free(base);
 }
 
+/*
+ * An existing domain_config must be root's (or the euid's: the tests run
+ * as root, or not) and writable only by its owner; a missing one is fine.
+ */
+static void
+test_domain_config_untrusted(void **state)
+{
+	char line[512], *path = write_temp("{}");
+	struct yk_config *c;
+
+	(void)state;
+	snprintf(line, sizeof(line), "domain_config = \"%s\"", path);
+	assert_int_equal(chmod(path, 0600), 0);
+	yk_config_free(load_ok(domain_with(line)));
+	assert_int_equal(chmod(path, 0644), 0);
+	yk_config_free(load_ok(domain_with(line)));
+	assert_int_equal(chmod(path, 0664), 0);
+	expect_error(domain_with(line), 3, path, "writable by its group");
+	assert_int_equal(chmod(path, 0606), 0);
+	expect_error(domain_with(line), 3, path, "writable by anybody");
+	/* In defaults { }: reported once, at its line there. */
+	snprintf(line, sizeof(line), "defaults {\n  domain_config = \"%s\"\n}\n"
+	    "domain \"a\" { url = \"http://192.0.2.1/\" }\n"
+	    "domain \"b\" { url = \"http://192.0.2.2/\" }\n", path);
+	expect_error(line, 2, "domain_config", "mode 0606");
+	snprintf(line, sizeof(line), "domain_config = \"%s\"", path);
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(path, 0644), 0);
+		assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+		expect_error(domain_with(line), 3, path, "owned by uid 4242");
+	}
+	assert_int_equal(unlink(path), 0);
+	c = load_ok(domain_with(line));       /* missing: not an error */
+	yk_config_free(c);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1211,6 +1250,7 @@ main(void)
 		cmocka_unit_test(test_example_conf),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_domain_conf_equal),
+		cmocka_unit_test(test_domain_config_untrusted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

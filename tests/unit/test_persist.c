@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,6 +51,16 @@ read_whole(const char *path, size_t *lenp)
 	text = yk_file_read(path, 1u << 20, 0, lenp);
 	assert_non_null(text);
 	return text;
+}
+
+/* access(F_OK) of DIR/NAME. */
+static int
+access_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK);
 }
 
 /* The directory's entries other than . and .., sorted, joined by spaces. */
@@ -193,18 +204,21 @@ test_dir_prepare_creates_0700(void **state)
 	const char *dir = *state;
 	struct stat st;
 	mode_t old;
+	int fd;
 
 	scratch_path(path, sizeof(path), dir, "var/lib/yaoki");
 	old = umask(022);
-	assert_int_equal(persist_dir_prepare(path, err, sizeof(err)), 0);
+	assert_true((fd = persist_dir_prepare(path, err, sizeof(err))) >= 0);
 	umask(old);
 	assert_string_equal(err, "");
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0700);
-	/* Again: an existing directory is fine. */
-	assert_int_equal(persist_dir_prepare(path, err, sizeof(err)), 0);
+	/* Again (the lock given back): an existing directory is fine. */
+	close(fd);
+	assert_true((fd = persist_dir_prepare(path, err, sizeof(err))) >= 0);
 	assert_string_equal(err, "");
+	close(fd);
 }
 
 static void
@@ -212,15 +226,69 @@ test_dir_prepare_removes_stale_temporaries(void **state)
 {
 	char names[1024], err[256] = "";
 	const char *dir = *state;
+	int fd;
 
 	write_file(dir, NAME ".state.json", "{}", 2);
 	write_file(dir, NAME ".state.json.tmp.12345", "{\"for", 5);
 	write_file(dir, "db02.state.json.tmp.1", "", 0);
 	write_file(dir, NAME ".domain.json.tmp.777", "{", 1);
 	write_file(dir, "notes.txt", "keep", 4);
-	assert_int_equal(persist_dir_prepare(dir, err, sizeof(err)), 0);
+	assert_true((fd = persist_dir_prepare(dir, err, sizeof(err))) >= 0);
+	close(fd);
 	list_dir(dir, names, sizeof(names));
-	assert_string_equal(names, "notes.txt " NAME ".state.json");
+	assert_string_equal(names, "notes.txt " NAME ".state.json "
+	    PERSIST_LOCK_FILE);
+}
+
+/* A second holder is refused, named by the PID the first wrote. */
+static void
+test_dir_prepare_locks(void **state)
+{
+	char err[PATH_MAX + 128] = "", expect[PATH_MAX + 128];
+	const char *dir = *state;
+	int fd;
+
+	assert_true((fd = persist_dir_prepare(dir, err, sizeof(err))) >= 0);
+	assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	assert_int_equal(persist_dir_prepare(dir, err, sizeof(err)), -1);
+	snprintf(expect, sizeof(expect), "state dir %s is in use by another "
+	    "yaokid (pid %ld); one yaokid per state_dir", dir, (long)getpid());
+	assert_string_equal(err, expect);
+	/* Another process's temporaries survive the refused start. */
+	write_file(dir, NAME ".state.json.tmp.4242", "{", 1);
+	assert_int_equal(persist_dir_prepare(dir, err, sizeof(err)), -1);
+	assert_int_equal(access_in(dir, NAME ".state.json.tmp.4242"), 0);
+	close(fd);
+	assert_true((fd = persist_dir_prepare(dir, err, sizeof(err))) >= 0);
+	close(fd);
+}
+
+/* A state dir that others may write, or that is not root's, is refused. */
+static void
+test_dir_prepare_refuses_untrusted(void **state)
+{
+	char err[PATH_MAX + 128] = "", expect[PATH_MAX + 128];
+	const char *dir = *state;
+
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(persist_dir_prepare(dir, err, sizeof(err)), -1);
+	snprintf(expect, sizeof(expect), "state dir %s: writable by its group "
+	    "(mode 0770); only its owner may write it", dir);
+	assert_string_equal(err, expect);
+	assert_int_equal(chmod(dir, 01777), 0);     /* sticky is no excuse */
+	assert_int_equal(persist_dir_prepare(dir, err, sizeof(err)), -1);
+	snprintf(expect, sizeof(expect), "state dir %s: writable by anybody "
+	    "(mode 1777); only its owner may write it", dir);
+	assert_string_equal(err, expect);
+	assert_int_equal(chmod(dir, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 4242, (gid_t)-1), 0);
+		assert_int_equal(persist_dir_prepare(dir, err, sizeof(err)), -1);
+		snprintf(expect, sizeof(expect), "state dir %s: owned by uid "
+		    "4242; it must be owned by root", dir);
+		assert_string_equal(err, expect);
+		assert_int_equal(chown(dir, 0, (gid_t)-1), 0);
+	}
 }
 
 static void
@@ -689,6 +757,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_dir_prepare_creates_0700),
 		T(test_dir_prepare_removes_stale_temporaries),
+		T(test_dir_prepare_locks),
+		T(test_dir_prepare_refuses_untrusted),
 		T(test_dir_prepare_refuses_a_regular_file),
 		T(test_round_trip_every_field),
 		T(test_round_trip_without_intent),
