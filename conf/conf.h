@@ -57,6 +57,8 @@ struct yk_config {
 	unsigned max_parallel_recoveries;
 	double mass_failure_fraction;
 	unsigned mass_failure_min;
+	unsigned mass_failure_hook_max;    /* mass-failure hook runs per... */
+	uint64_t mass_failure_hook_window_ms;  /* ...this sliding window */
 	char *metrics_file;                /* NULL when unset */
 	size_t ndomains;
 	struct yk_domain_conf *domains;    /* in file order */

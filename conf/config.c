@@ -81,6 +81,8 @@ enum key {
 	K_MAX_PARALLEL,
 	K_MASS_FRACTION,
 	K_MASS_MIN,
+	K_MASS_HOOK_MAX,
+	K_MASS_HOOK_WINDOW,
 	K_METRICS_FILE,
 	K_COUNT
 };
@@ -159,6 +161,10 @@ static const struct key_spec keys[K_COUNT] = {
 				    0, 0, NULL },
 	[K_MASS_MIN] =		{ "mass_failure_min", KIND_COUNT, "3",
 				    1, 100000, NULL },
+	[K_MASS_HOOK_MAX] =	{ "mass_failure_hook_max", KIND_COUNT, "3",
+				    1, 1000, NULL },
+	[K_MASS_HOOK_WINDOW] =	{ "mass_failure_hook_window", KIND_DURATION,
+				    "1h", MS_M, 24 * MS_H, NULL },
 	[K_METRICS_FILE] =	{ "metrics_file", KIND_PATH, NULL, 0, 0, NULL },
 };
 
@@ -285,6 +291,8 @@ static cfg_opt_t root_opts[] = {
 	YK_OPT("max_parallel_recoveries"),
 	YK_OPT("mass_failure_fraction"),
 	YK_OPT("mass_failure_min"),
+	YK_OPT("mass_failure_hook_max"),
+	YK_OPT("mass_failure_hook_window"),
 	YK_OPT("metrics_file"),
 	CFG_SEC("defaults", domain_opts, CFGF_NONE),
 	CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE),
@@ -948,6 +956,10 @@ build_config(cfg_t *root, const char *path)
 		c->mass_failure_fraction = v.fraction;
 	if (key_value(root, NULL, K_MASS_MIN, &v) == 0)
 		c->mass_failure_min = v.count;
+	if (key_value(root, NULL, K_MASS_HOOK_MAX, &v) == 0)
+		c->mass_failure_hook_max = v.count;
+	if (key_value(root, NULL, K_MASS_HOOK_WINDOW, &v) == 0)
+		c->mass_failure_hook_window_ms = v.ms;
 	c->metrics_file = key_strdup(root, NULL, K_METRICS_FILE);
 
 	c->ndomains = cfg_size(root, "domain");

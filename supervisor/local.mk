@@ -3,7 +3,8 @@
 
 # Pure logic, unit-tested: the state machine.
 noinst_LIBRARIES += libyksm.a
-libyksm_a_SOURCES = supervisor/sm.c supervisor/sm.h
+libyksm_a_SOURCES = supervisor/sm.c supervisor/sm.h \
+	supervisor/hold.c supervisor/hold.h
 libyksm_a_CPPFLAGS = $(AM_CPPFLAGS) $(CORE_INC)
 
 # The rest of the core, in a library so that unit tests link it.

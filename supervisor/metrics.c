@@ -139,6 +139,11 @@ metrics_render(const struct sup *s, struct evbuffer *out)
 	render_histogram(s, out);
 	evbuffer_add_printf(out, "# HELP yaoki_hold 1 while a mass failure holds "
 	    "recoveries.\n# TYPE yaoki_hold gauge\nyaoki_hold %d\n", s->hold);
+	evbuffer_add_printf(out, "# HELP yaoki_hook_runs_suppressed_total Hook "
+	    "runs not made because of their rate limit.\n"
+	    "# TYPE yaoki_hook_runs_suppressed_total counter\n"
+	    "yaoki_hook_runs_suppressed_total{event=\"mass-failure\"} %llu\n",
+	    (unsigned long long)s->hooks_suppressed);
 	evbuffer_add_printf(out, "# HELP yaoki_recoveries_running Recoveries in "
 	    "progress.\n# TYPE yaoki_recoveries_running gauge\n"
 	    "yaoki_recoveries_running %u\n",

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "duration.h"
 #include "file.h"
 #include "log.h"
 #include "recovery.h"
@@ -675,13 +676,40 @@ failure_counts(const struct sup_domain *d, int64_t now)
 	return yk_sm_probing(&d->sm);
 }
 
+/*
+ * The hook of one entry into the hold, unless mass_failure_hook_max runs
+ * within mass_failure_hook_window already happened: then it is logged and
+ * counted (yaoki_hook_runs_suppressed_total), not run.
+ */
+static void
+mass_failure_alert(struct sup *s, const char *reason)
+{
+	char window[32];
+
+	if (s->alert == NULL)
+		return;
+	if (yk_hook_rate_allow(&s->hook_rate, yk_now_ms(),
+	    s->cfg->mass_failure_hook_max,
+	    (int64_t)s->cfg->mass_failure_hook_window_ms)) {
+		s->alert(s, "mass-failure", NULL, reason);
+		return;
+	}
+	s->hooks_suppressed++;
+	yk_duration_format(s->cfg->mass_failure_hook_window_ms, window,
+	    sizeof(window));
+	log_warnx("mass failure: hook not run: it ran %u times within %s "
+	    "already (mass_failure_hook_max); %llu runs suppressed so far",
+	    s->cfg->mass_failure_hook_max, window,
+	    (unsigned long long)s->hooks_suppressed);
+}
+
 /* Recomputes the mass-failure hold; `extra` counts a failure not yet stepped. */
 static void
 update_hold(struct sup *s, unsigned extra)
 {
 	unsigned probed = s->n_probed, failing = s->n_failing + extra;
-	bool hold = probed > 0 && failing >= s->cfg->mass_failure_min &&
-	    (double)failing >= s->cfg->mass_failure_fraction * (double)probed;
+	bool hold = yk_hold_next(s->hold, failing, probed,
+	    s->cfg->mass_failure_min, s->cfg->mass_failure_fraction);
 	char reason[200];
 
 	if (hold == s->hold)
@@ -692,8 +720,7 @@ update_hold(struct sup *s, unsigned extra)
 		    "at once: suspecting Dom0 itself, holding recoveries",
 		    failing, probed);
 		log_errx("mass failure: %s", reason);
-		if (s->alert != NULL)
-			s->alert(s, "mass-failure", NULL, reason);
+		mass_failure_alert(s, reason);
 	} else
 		log_notice("mass failure over: %u of %u probed domains failing; "
 		    "recoveries allowed again", failing, probed);

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "control_proto.h"
 #include "sm.h"
+#include "hold.h"
 #include "hv.h"
 #include "latency.h"
 #include "probe.h"
@@ -103,6 +104,8 @@ struct sup {
 	bool listed_once;
 	bool hold;
 	unsigned n_probed, n_failing;    /* kept by tally(): no walk per probe */
+	struct yk_hook_rate hook_rate;   /* mass-failure hook runs (hold.h) */
+	uint64_t hooks_suppressed;       /* mass-failure runs refused by it */
 	char host[256];
 	struct recovery_queue *recoveries;   /* recovery.h */
 	struct yk_latency latency;       /* probe durations, for metrics */

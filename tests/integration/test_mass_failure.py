@@ -186,3 +186,51 @@ def test_report_only_domains_do_not_make_a_mass_failure(sim_factory, yaokid_fact
         assert y.state(n) == "failing"
         assert y.recoveries(n) == 0
     assert y.recoveries_running() == 0
+
+
+def test_a_guest_flapping_at_the_threshold_does_not_loop_the_hook(
+        sim_factory, yaokid_factory, tmp_path):
+    """3 of 6 failing enters the hold; one of them answering again (2 of 6)
+    is not clearly below the threshold, so the hold stays and its flapping
+    runs the hook no more (the hold ends below half: 1 of 6)."""
+    sim, y, names, hook = start_host(sim_factory, yaokid_factory, tmp_path, 6)
+    guests(sim, names[:3], "refuse")
+    wait_for(lambda: y.status()["hold"], 10, what="hold")
+    wait_for(lambda: len(hook_runs(hook)) == 1, 10, what="hook run")
+    flapper = names[2]
+    for _ in range(3):
+        sim.ctl("guest", flapper, "ok")
+        wait_for(lambda: y.dom(flapper)["consecutive_failures"] == 0, 10,
+                 what="flapper answers")
+        y.wait_probes(names[0], 2)
+        assert y.status()["hold"] is True        # 2 of 6: still held
+        sim.ctl("guest", flapper, "refuse")
+        wait_for(lambda: y.dom(flapper)["consecutive_failures"] > 0, 10,
+                 what="flapper fails")
+        y.wait_probes(names[0], 2)
+    assert len(hook_runs(hook)) == 1
+    assert y.log().count("mass failure over") == 0
+    assert recoveries(y) == 0
+    guests(sim, names[1:3], "ok")                # 1 of 6: clearly below
+    wait_for(lambda: not y.status()["hold"], 15, what="hold released")
+
+
+def test_hook_runs_are_rate_limited(sim_factory, yaokid_factory, tmp_path):
+    """Guests that all fail and all recover in turn: the hook runs at most
+    mass_failure_hook_max times within the window; the others are logged
+    and counted in yaoki_hook_runs_suppressed_total, not run."""
+    sim, y, names, hook = start_host(sim_factory, yaokid_factory, tmp_path, 6,
+                                     glob={"mass_failure_hook_max": "2",
+                                           "mass_failure_hook_window": "1h"})
+    series = 'yaoki_hook_runs_suppressed_total{event="mass-failure"}'
+    assert y.metric(series) == 0
+    for rnd in (1, 2, 3, 4):
+        guests(sim, names, "refuse")
+        wait_for(lambda: y.status()["hold"], 10, what=f"hold {rnd}")
+        guests(sim, names, "ok")
+        wait_for(lambda: not y.status()["hold"], 15, what=f"release {rnd}")
+    y.wait_probes(names[0], 3)                   # a late hook would show now
+    assert len(hook_runs(hook)) == 2
+    assert y.metric(series) == 2
+    assert y.count("mass failure: hook not run: it ran 2 times within 1h") == 2
+    assert recoveries(y) == 0

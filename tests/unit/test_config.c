@@ -377,6 +377,8 @@ test_defaults(void **state)
 	assert_int_equal(c->max_parallel_recoveries, 2);
 	assert_true(c->mass_failure_fraction == 0.5);
 	assert_int_equal(c->mass_failure_min, 3);
+	assert_int_equal(c->mass_failure_hook_max, 3);
+	assert_int_equal(c->mass_failure_hook_window_ms, 3600000);
 	assert_null(c->metrics_file);
 	assert_int_equal(c->ndomains, 1);
 	d = &c->domains[0];
@@ -489,6 +491,8 @@ test_every_key(void **state)
 	    "max_parallel_recoveries = 64\n"
 	    "mass_failure_fraction = 1\n"
 	    "mass_failure_min = 100000\n"
+	    "mass_failure_hook_max = 7\n"
+	    "mass_failure_hook_window = 10m\n"
 	    "metrics_file = \"/var/lib/m/yaoki.prom\"\n"
 	    "domain \"db01\" {\n"
 	    "  url = \"https://[2001:db8::1]:8443/health?x=1\"\n"
@@ -519,11 +523,13 @@ test_every_key(void **state)
 	assert_int_equal(c->max_parallel_recoveries, 64);
 	assert_true(c->mass_failure_fraction == 1.0);
 	assert_int_equal(c->mass_failure_min, 100000);
+	assert_int_equal(c->mass_failure_hook_max, 7);
+	assert_int_equal(c->mass_failure_hook_window_ms, 600000);
 	assert_string_equal(c->metrics_file, "/var/lib/m/yaoki.prom");
 	assert_int_equal(c->ndomains, 1);
 	d = &c->domains[0];
 	assert_string_equal(d->name, "db01");
-	assert_int_equal(d->line, 12);
+	assert_int_equal(d->line, 14);
 	assert_string_equal(d->url, "https://[2001:db8::1]:8443/health?x=1");
 	assert_int_equal(d->interval_ms, 250);
 	assert_int_equal(d->timeout_ms, 1500);
@@ -727,6 +733,10 @@ test_error_ranges(void **state)
 		    "greater than 0" },
 		{ "mass_failure_min", true, "0", "1", "100000", "100001",
 		    "1 to 100000" },
+		{ "mass_failure_hook_max", true, "0", "1", "1000", "1001",
+		    "1 to 1000" },
+		{ "mass_failure_hook_window", true, "59s", "1m", "24h", "1441m",
+		    "1m to 24h" },
 	};
 	size_t i;
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "hold.h"
 #include "sm.h"
 
 #define SEC	1000LL
@@ -2365,12 +2366,77 @@ test_xen_op_reasons(void **state)
 	assert_string_equal(yk_xen_op_reason((enum yk_xen_op)99), "");
 }
 
+/* ---- the mass-failure hold (hold.c) --------------------------------------- */
+
+/* Enters at the thresholds, leaves only below half of them. */
+static void
+test_hold_hysteresis(void **state)
+{
+	(void)state;
+	/* min 3, fraction 0.5, 10 probed: enters at 5 failing. */
+	assert_false(yk_hold_next(false, 4, 10, 3, 0.5));
+	assert_true(yk_hold_next(false, 5, 10, 3, 0.5));
+	/* Held: 4, 3 failing (at or above half of 5) keep it. */
+	assert_true(yk_hold_next(true, 4, 10, 3, 0.5));
+	assert_true(yk_hold_next(true, 3, 10, 3, 0.5));
+	assert_false(yk_hold_next(true, 2, 10, 3, 0.5));
+	/* min is held to half as well: 2 of 3 (fraction met) keeps it. */
+	assert_true(yk_hold_next(false, 3, 3, 3, 0.5));
+	assert_true(yk_hold_next(true, 2, 3, 3, 0.5));
+	assert_false(yk_hold_next(true, 1, 3, 3, 0.5));
+	assert_false(yk_hold_next(true, 0, 3, 3, 0.5));
+	/* Nothing probed: never a hold. */
+	assert_false(yk_hold_next(true, 0, 0, 1, 0.5));
+	assert_false(yk_hold_next(false, 3, 0, 1, 0.5));
+	/* Guests flapping around the threshold: one entry, one exit. */
+	{
+		static const unsigned failing[] = { 5, 4, 5, 4, 5, 3, 5, 2, 5 };
+		bool held = false;
+		unsigned i, entries = 0;
+
+		for (i = 0; i < sizeof(failing) / sizeof(failing[0]); i++) {
+			bool next = yk_hold_next(held, failing[i], 10, 3, 0.5);
+
+			entries += next && !held;
+			held = next;
+		}
+		assert_int_equal(entries, 2);       /* at 5, and after 2 */
+	}
+}
+
+/* At most max runs within the window; refused runs are not recorded. */
+static void
+test_hook_rate(void **state)
+{
+	struct yk_hook_rate r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_true(yk_hook_rate_allow(&r, 1000, 3, 60000));
+	assert_true(yk_hook_rate_allow(&r, 2000, 3, 60000));
+	assert_true(yk_hook_rate_allow(&r, 3000, 3, 60000));
+	assert_false(yk_hook_rate_allow(&r, 4000, 3, 60000));
+	assert_false(yk_hook_rate_allow(&r, 60999, 3, 60000));  /* 1000 is in */
+	assert_true(yk_hook_rate_allow(&r, 61000, 3, 60000));   /* 1000 is out */
+	assert_false(yk_hook_rate_allow(&r, 61001, 3, 60000));
+	assert_int_equal(r.n, 3);
+	assert_true(yk_hook_rate_allow(&r, 200000, 3, 60000));  /* all out */
+	assert_int_equal(r.n, 1);
+	/* max 1: one per window. */
+	memset(&r, 0, sizeof(r));
+	assert_true(yk_hook_rate_allow(&r, 0, 1, 1000));
+	assert_false(yk_hook_rate_allow(&r, 999, 1, 1000));
+	assert_true(yk_hook_rate_allow(&r, 1000, 1, 1000));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_state_names),
+		cmocka_unit_test(test_hold_hysteresis),
+		cmocka_unit_test(test_hook_rate),
 		T(test_shutdown_reason_names),
 		T(test_init_is_absent),
 		T(test_params_from_conf),
