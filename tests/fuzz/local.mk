@@ -25,6 +25,7 @@ FUZZ_SUP = $(srcdir)/supervisor/supervisor.c $(srcdir)/supervisor/recovery.c \
 	$(srcdir)/supervisor/persist.c $(srcdir)/supervisor/hook.c \
 	$(srcdir)/supervisor/metrics.c $(srcdir)/supervisor/status_json.c \
 	$(srcdir)/supervisor/latency.c $(srcdir)/supervisor/sm.c \
+	$(srcdir)/supervisor/hold.c \
 	$(srcdir)/supervisor/hv/hv_types.c $(srcdir)/base/clock.c \
 	$(srcdir)/base/unix_socket.c $(srcdir)/probes/http.c
 FUZZ_SIM = $(srcdir)/base/unix_socket.c $(srcdir)/sim/sim_cmd.c $(srcdir)/sim/sim_domain.c \
