@@ -60,7 +60,10 @@ struct recovery {
 	unsigned destroy_failures;
 	bool started;
 	bool cancelled;                  /* the owner dropped the domain */
+	bool tools_refused;              /* a destroy met Xen's tools at work */
 	double t0, t_destroyed;
+	double t_step;                   /* when the current step began */
+	double step_ms[RECOVERY_NSTEPS];
 	char *config_json;
 	char uuid[40];                   /* of the incarnation to destroy */
 	enum recovery_xen_op xen_op;     /* what ended it, when Xen's tools did */
@@ -199,13 +202,37 @@ recovery_cancel_queued(struct recovery *r)
 
 /* ---- the steps, in the order they happen ----------------------------------- */
 
+const char *
+recovery_step_name(enum recovery_step step)
+{
+	static const char *const names[RECOVERY_NSTEPS] = {
+		[RECOVERY_STEP_PREPARE] = "prepare",
+		[RECOVERY_STEP_LIST] = "lists",
+		[RECOVERY_STEP_DESTROY] = "destroy",
+		[RECOVERY_STEP_MARK] = "create mark",
+		[RECOVERY_STEP_CREATE] = "create",
+	};
+
+	return (unsigned)step < RECOVERY_NSTEPS ? names[step] : "?";
+}
+
+/* The time since the last step ended goes to step. */
+static void
+step_done(struct recovery *r, enum recovery_step step)
+{
+	double now = yk_now_s();
+
+	r->step_ms[step] += (now - r->t_step) * 1000.0;
+	r->t_step = now;
+}
+
 static void
 start(struct recovery *r)
 {
 	char why[300];
 
 	r->started = true;
-	r->t0 = r->t_destroyed = yk_now_s();
+	r->t0 = r->t_destroyed = r->t_step = yk_now_s();
 	r->q->running++;
 	why[0] = '\0';
 	r->config_json = r->owner->config(r->arg, why, sizeof(why));
@@ -218,6 +245,7 @@ start(struct recovery *r)
 		    "record; nothing destroyed");
 		return;
 	}
+	step_done(r, RECOVERY_STEP_PREPARE);
 	yk_failpoint("intent", r->name);
 	/*
 	 * No grace period here: whether an xl monitor acts on a shutdown is
@@ -236,11 +264,14 @@ static void
 relist_before_acting(struct recovery *r)
 {
 	/*
-	 * Before a destroy, an xl migrate or save of the domain must be seen
-	 * (HV_LIST_TOOLS reads the process table). After it only names
-	 * matter: NAME--incoming, or a live NAME somebody else created.
+	 * Names tell most of what Xen's tools do (NAME--incoming,
+	 * NAME--migratedaway, a suspended NAME). An xl migrate or save in its
+	 * first phase shows only in the process table, which the destroy
+	 * itself reads right before acting (and refuses, HV_ERR_XEN_TOOLS):
+	 * after such a refusal the list reads it too (HV_LIST_TOOLS), so that
+	 * the recovery ends saying what Xen's tools are doing.
 	 */
-	r->q->hv->ops->list(r->q->hv, r->destroyed ? 0 : HV_LIST_TOOLS,
+	r->q->hv->ops->list(r->q->hv, r->tools_refused ? HV_LIST_TOOLS : 0,
 	    relisted_cb, r);
 }
 
@@ -301,6 +332,7 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	char why[200];
 	size_t i;
 
+	step_done(r, RECOVERY_STEP_LIST);
 	if (r->cancelled && !r->destroyed) {
 		/* Nothing was destroyed yet: nothing is owed. */
 		finish(r, RECOVERY_CANCELLED, -1, "no longer configured");
@@ -377,10 +409,19 @@ destroyed_cb(void *arg, int err, const char *errmsg)
 	struct recovery *r = arg;
 	char why[400];
 
+	step_done(r, RECOVERY_STEP_DESTROY);
+	if (err == HV_ERR_XEN_TOOLS) {
+		/* Nothing destroyed: the list now reads what the tools do. */
+		log_notice("%s: not destroyed: %s", r->name,
+		    errmsg != NULL ? errmsg : "Xen's tools are at work on it");
+		r->tools_refused = true;
+	}
 	if (err != 0) {
 		r->destroy_failures++;
-		log_warnx("%s: destroy of domain %d failed: %s", r->name,
-		    r->domid, errmsg != NULL ? errmsg : "unknown error");
+		if (err != HV_ERR_XEN_TOOLS)
+			log_warnx("%s: destroy of domain %d failed: %s",
+			    r->name, r->domid,
+			    errmsg != NULL ? errmsg : "unknown error");
 		if (r->destroy_failures >= 2) {
 			snprintf(why, sizeof(why), "cannot destroy domain %d (%s); "
 			    "not creating a second copy", r->domid,
@@ -407,6 +448,7 @@ create_step(struct recovery *r)
 {
 	r->t_destroyed = yk_now_s();
 	r->owner->creating(r->arg);
+	step_done(r, RECOVERY_STEP_MARK);
 	yk_failpoint("create", r->name);
 	log_notice("%s: creating the domain again", r->name);
 	r->q->hv->ops->create(r->q->hv, r->config_json, created_cb, r);
@@ -417,6 +459,7 @@ created_cb(void *arg, int err, int domid, const char *errmsg)
 {
 	struct recovery *r = arg;
 
+	step_done(r, RECOVERY_STEP_CREATE);
 	if (r->cancelled) {
 		if (err == 0 && domid >= 0)
 			log_notice("%s: re-created as domain %d; no longer "
@@ -453,6 +496,7 @@ finish(struct recovery *r, enum recovery_result result, int domid,
 	o.seconds = now - r->t0;
 	o.destroy_seconds = r->t_destroyed - r->t0;
 	o.create_seconds = now - r->t_destroyed;
+	memcpy(o.step_ms, r->step_ms, sizeof(o.step_ms));
 	q->running--;
 	r->owner->done(r->arg, &o);
 	recovery_free(r);

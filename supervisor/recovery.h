@@ -58,6 +58,19 @@ enum recovery_xen_op {
 	RECOVERY_XOP_SAVING,         /* NAME is suspended (xl save) */
 };
 
+/*
+ * Where a recovery's time went, in the order of its steps (a step ends when
+ * its callback arrives; the lists before and after the destroy add up).
+ */
+enum recovery_step {
+	RECOVERY_STEP_PREPARE,     /* the configuration, the intent record */
+	RECOVERY_STEP_LIST,        /* the hypervisor's lists before acting */
+	RECOVERY_STEP_DESTROY,     /* the checks, the destroy, until gone */
+	RECOVERY_STEP_MARK,        /* the intent record says "creating" */
+	RECOVERY_STEP_CREATE,      /* parse, build, unpause */
+	RECOVERY_NSTEPS
+};
+
 struct recovery_outcome {
 	enum recovery_result result;
 	const char *name;          /* the request's (the owner's may be gone) */
@@ -68,7 +81,11 @@ struct recovery_outcome {
 	double seconds;            /* from start to outcome */
 	double destroy_seconds;    /* start to the create step */
 	double create_seconds;     /* create step to outcome */
+	double step_ms[RECOVERY_NSTEPS];
 };
+
+/* The step's name, for logs ("prepare", "lists", ...). */
+const char *recovery_step_name(enum recovery_step step);
 
 /* The owner's side; arg is the one given to recovery_enqueue. */
 struct recovery_owner {

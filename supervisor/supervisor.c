@@ -443,6 +443,25 @@ clear_intent(struct sup_domain *d)
 	d->halfbuilt_domid = -1;
 }
 
+/* Where the recovery's time went, step by step (for yaokid's own cost). */
+static void
+log_recovery_steps(const char *name, const struct recovery_outcome *o)
+{
+	char buf[256];
+	size_t off = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < RECOVERY_NSTEPS && off < sizeof(buf); i++) {
+		n = snprintf(buf + off, sizeof(buf) - off, "%s%s %.1f ms",
+		    i > 0 ? ", " : "", recovery_step_name(i), o->step_ms[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	log_info("%s: recovery steps: %s", name, buf);
+}
+
 /* The report fields of status and metrics. */
 static void
 record_recovery(struct sup_domain *d, const struct recovery_outcome *o,
@@ -458,6 +477,7 @@ record_recovery(struct sup_domain *d, const struct recovery_outcome *o,
 		log_notice("%s: re-created as domain %d in %.3f s "
 		    "(destroy %.3f s, create %.3f s)", d->conf->name,
 		    d->domid, o->seconds, o->destroy_seconds, o->create_seconds);
+		log_recovery_steps(d->conf->name, o);
 	} else {
 		d->recoveries_failed++;
 		log_errx("%s: recovery failed after %.1f s: %s",
