@@ -66,7 +66,7 @@ struct recovery {
 	double step_ms[RECOVERY_NSTEPS];
 	char *config_json;
 	char uuid[40];                   /* of the incarnation to destroy */
-	enum recovery_xen_op xen_op;     /* what ended it, when Xen's tools did */
+	enum hv_tools_op xen_op;         /* what ended it, when Xen's tools did */
 };
 
 static void start(struct recovery *r);
@@ -275,50 +275,13 @@ relist_before_acting(struct recovery *r)
 	    relisted_cb, r);
 }
 
-/* What Xen's own tools are doing with name, seen in one domain list. */
-static enum recovery_xen_op
-xen_op_in(const char *name, const struct hv_dominfo *doms, size_t n)
-{
-	char away[160], incoming[160];
-	bool is_away = false, is_incoming = false;
-	const struct hv_dominfo *live = NULL;
-	size_t i;
-
-	snprintf(away, sizeof(away), "%s%s", name, HV_SUFFIX_MIGRATEDAWAY);
-	snprintf(incoming, sizeof(incoming), "%s%s", name, HV_SUFFIX_INCOMING);
-	for (i = 0; i < n; i++) {
-		if (doms[i].state == HV_DYING)
-			continue;
-		if (strcmp(doms[i].name, away) == 0)
-			is_away = true;
-		else if (strcmp(doms[i].name, incoming) == 0)
-			is_incoming = true;
-		else if (strcmp(doms[i].name, name) == 0)
-			live = &doms[i];
-	}
-	/*
-	 * xl migrate renames the sender only for its last round, and its
-	 * process names the domain from the start; a live NAME beside
-	 * NAME--incoming is the sender of a migration to this very host.
-	 */
-	if (is_away || (is_incoming && live != NULL) ||
-	    (live != NULL && live->xl_op == HV_XL_MIGRATE))
-		return RECOVERY_XOP_MIGRATING_OUT;
-	if (is_incoming)
-		return RECOVERY_XOP_MIGRATING_IN;
-	if (live != NULL && (live->xl_op == HV_XL_SAVE ||
-	    (live->state == HV_SHUTDOWN && live->reason == YK_SD_SUSPEND)))
-		return RECOVERY_XOP_SAVING;
-	return RECOVERY_XOP_NONE;
-}
-
 static const char *
-xen_op_text(enum recovery_xen_op op)
+xen_op_text(enum hv_tools_op op)
 {
 	switch (op) {
-	case RECOVERY_XOP_MIGRATING_OUT: return "it is migrating away";
-	case RECOVERY_XOP_MIGRATING_IN: return "it is migrating in";
-	case RECOVERY_XOP_SAVING: return "it is being saved";
+	case HV_TOOLS_MIGRATING_OUT: return "it is migrating away";
+	case HV_TOOLS_MIGRATING_IN: return "it is migrating in";
+	case HV_TOOLS_SAVING: return "it is being saved";
 	default: return "";
 	}
 }
@@ -328,9 +291,9 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
 	struct recovery *r = arg;
 	const struct hv_dominfo *found = NULL;
-	enum recovery_xen_op op;
+	struct hv_named named;
+	enum hv_tools_op op;
 	char why[200];
-	size_t i;
 
 	step_done(r, RECOVERY_STEP_LIST);
 	if (r->cancelled && !r->destroyed) {
@@ -338,7 +301,9 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		finish(r, RECOVERY_CANCELLED, -1, "no longer configured");
 		return;
 	}
-	if (err == 0 && (op = xen_op_in(r->name, doms, n)) != RECOVERY_XOP_NONE) {
+	if (err == 0)
+		hv_named_find(doms, n, r->name, &named);
+	if (err == 0 && (op = hv_tools_op(&named)) != HV_TOOLS_NONE) {
 		/* Xen's tools win: no destroy, no create, not even the owed one. */
 		snprintf(why, sizeof(why), "%s: Xen's own tools are handling it; "
 		    "yaokid stays out of the way", xen_op_text(op));
@@ -346,10 +311,8 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		finish(r, RECOVERY_CANCELLED, -1, why);
 		return;
 	}
-	for (i = 0; err == 0 && i < n; i++)
-		if (strcmp(doms[i].name, r->name) == 0 &&
-		    doms[i].state != HV_DYING)
-			found = &doms[i];
+	if (err == 0)
+		found = named.live;
 	/* Paused while a create of ours may still complete: half-built. */
 	if (found != NULL && found->state == HV_PAUSED && r->create_pending &&
 	    !r->destroyed && found->domid != r->domid) {

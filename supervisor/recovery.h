@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hv_toolsop.h"
+
 struct event_base;
 struct hv;
 struct recovery;
@@ -51,12 +53,6 @@ enum recovery_result {
 };
 
 /* What Xen's own tools were found doing with the domain (CANCELLED). */
-enum recovery_xen_op {
-	RECOVERY_XOP_NONE,
-	RECOVERY_XOP_MIGRATING_OUT,  /* NAME--migratedaway exists */
-	RECOVERY_XOP_MIGRATING_IN,   /* NAME--incoming exists */
-	RECOVERY_XOP_SAVING,         /* NAME is suspended (xl save) */
-};
 
 /*
  * Where a recovery's time went, in the order of its steps (a step ends when
@@ -76,7 +72,7 @@ struct recovery_outcome {
 	const char *name;          /* the request's (the owner's may be gone) */
 	int domid;                 /* CREATED, ADOPTED */
 	const char *why;           /* FAILED, NO_INTENT, GAVE_UP, CANCELLED */
-	enum recovery_xen_op xen_op;   /* CANCELLED by Xen's tools, else NONE */
+	enum hv_tools_op xen_op;   /* CANCELLED by Xen's tools, else NONE */
 	bool destroyed;            /* yaokid destroyed an incarnation */
 	double seconds;            /* from start to outcome */
 	double destroy_seconds;    /* start to the create step */

@@ -281,7 +281,7 @@ test_migration_away_cancels_before_destroy(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_OUT);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_MIGRATING_OUT);
 	assert_false(o.out.destroyed);
 	assert_null(strstr(stub_log, "destroy"));
 	assert_null(strstr(stub_log, "create"));
@@ -306,7 +306,7 @@ test_xl_migrate_first_phase_refuses_the_destroy(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_OUT);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_MIGRATING_OUT);
 	assert_false(o.out.destroyed);
 	assert_non_null(strstr(stub_log, "list domid:web01:5 destroying:web01:5 "
 	    "destroy-refused-tools:5 list "));
@@ -354,7 +354,7 @@ test_save_in_progress_cancels(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_SAVING);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_SAVING);
 	assert_null(strstr(stub_log, "destroy"));
 }
 
@@ -375,7 +375,7 @@ test_incoming_after_destroy_cancels_the_create(void **state)
 	stub_release(&f->st);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_IN);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_MIGRATING_IN);
 	assert_true(o.out.destroyed);
 	assert_null(strstr(stub_log, "create"));
 }
