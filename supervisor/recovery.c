@@ -60,10 +60,13 @@ struct recovery {
 	unsigned destroy_failures;
 	bool started;
 	bool cancelled;                  /* the owner dropped the domain */
+	bool tools_refused;              /* a destroy met Xen's tools at work */
 	double t0, t_destroyed;
+	double t_step;                   /* when the current step began */
+	double step_ms[RECOVERY_NSTEPS];
 	char *config_json;
 	char uuid[40];                   /* of the incarnation to destroy */
-	enum recovery_xen_op xen_op;     /* what ended it, when Xen's tools did */
+	enum hv_tools_op xen_op;         /* what ended it, when Xen's tools did */
 };
 
 static void start(struct recovery *r);
@@ -199,13 +202,37 @@ recovery_cancel_queued(struct recovery *r)
 
 /* ---- the steps, in the order they happen ----------------------------------- */
 
+const char *
+recovery_step_name(enum recovery_step step)
+{
+	static const char *const names[RECOVERY_NSTEPS] = {
+		[RECOVERY_STEP_PREPARE] = "prepare",
+		[RECOVERY_STEP_LIST] = "lists",
+		[RECOVERY_STEP_DESTROY] = "destroy",
+		[RECOVERY_STEP_MARK] = "create mark",
+		[RECOVERY_STEP_CREATE] = "create",
+	};
+
+	return (unsigned)step < RECOVERY_NSTEPS ? names[step] : "?";
+}
+
+/* The time since the last step ended goes to step. */
+static void
+step_done(struct recovery *r, enum recovery_step step)
+{
+	double now = yk_now_s();
+
+	r->step_ms[step] += (now - r->t_step) * 1000.0;
+	r->t_step = now;
+}
+
 static void
 start(struct recovery *r)
 {
 	char why[300];
 
 	r->started = true;
-	r->t0 = r->t_destroyed = yk_now_s();
+	r->t0 = r->t_destroyed = r->t_step = yk_now_s();
 	r->q->running++;
 	why[0] = '\0';
 	r->config_json = r->owner->config(r->arg, why, sizeof(why));
@@ -218,6 +245,7 @@ start(struct recovery *r)
 		    "record; nothing destroyed");
 		return;
 	}
+	step_done(r, RECOVERY_STEP_PREPARE);
 	yk_failpoint("intent", r->name);
 	/*
 	 * No grace period here: whether an xl monitor acts on a shutdown is
@@ -236,58 +264,24 @@ static void
 relist_before_acting(struct recovery *r)
 {
 	/*
-	 * Before a destroy, an xl migrate or save of the domain must be seen
-	 * (HV_LIST_TOOLS reads the process table). After it only names
-	 * matter: NAME--incoming, or a live NAME somebody else created.
+	 * Names tell most of what Xen's tools do (NAME--incoming,
+	 * NAME--migratedaway, a suspended NAME). An xl migrate or save in its
+	 * first phase shows only in the process table, which the destroy
+	 * itself reads right before acting (and refuses, HV_ERR_XEN_TOOLS):
+	 * after such a refusal the list reads it too (HV_LIST_TOOLS), so that
+	 * the recovery ends saying what Xen's tools are doing.
 	 */
-	r->q->hv->ops->list(r->q->hv, r->destroyed ? 0 : HV_LIST_TOOLS,
+	r->q->hv->ops->list(r->q->hv, r->tools_refused ? HV_LIST_TOOLS : 0,
 	    relisted_cb, r);
 }
 
-/* What Xen's own tools are doing with name, seen in one domain list. */
-static enum recovery_xen_op
-xen_op_in(const char *name, const struct hv_dominfo *doms, size_t n)
-{
-	char away[160], incoming[160];
-	bool is_away = false, is_incoming = false;
-	const struct hv_dominfo *live = NULL;
-	size_t i;
-
-	snprintf(away, sizeof(away), "%s%s", name, HV_SUFFIX_MIGRATEDAWAY);
-	snprintf(incoming, sizeof(incoming), "%s%s", name, HV_SUFFIX_INCOMING);
-	for (i = 0; i < n; i++) {
-		if (doms[i].state == HV_DYING)
-			continue;
-		if (strcmp(doms[i].name, away) == 0)
-			is_away = true;
-		else if (strcmp(doms[i].name, incoming) == 0)
-			is_incoming = true;
-		else if (strcmp(doms[i].name, name) == 0)
-			live = &doms[i];
-	}
-	/*
-	 * xl migrate renames the sender only for its last round, and its
-	 * process names the domain from the start; a live NAME beside
-	 * NAME--incoming is the sender of a migration to this very host.
-	 */
-	if (is_away || (is_incoming && live != NULL) ||
-	    (live != NULL && live->xl_op == HV_XL_MIGRATE))
-		return RECOVERY_XOP_MIGRATING_OUT;
-	if (is_incoming)
-		return RECOVERY_XOP_MIGRATING_IN;
-	if (live != NULL && (live->xl_op == HV_XL_SAVE ||
-	    (live->state == HV_SHUTDOWN && live->reason == YK_SD_SUSPEND)))
-		return RECOVERY_XOP_SAVING;
-	return RECOVERY_XOP_NONE;
-}
-
 static const char *
-xen_op_text(enum recovery_xen_op op)
+xen_op_text(enum hv_tools_op op)
 {
 	switch (op) {
-	case RECOVERY_XOP_MIGRATING_OUT: return "it is migrating away";
-	case RECOVERY_XOP_MIGRATING_IN: return "it is migrating in";
-	case RECOVERY_XOP_SAVING: return "it is being saved";
+	case HV_TOOLS_MIGRATING_OUT: return "it is migrating away";
+	case HV_TOOLS_MIGRATING_IN: return "it is migrating in";
+	case HV_TOOLS_SAVING: return "it is being saved";
 	default: return "";
 	}
 }
@@ -297,16 +291,19 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
 	struct recovery *r = arg;
 	const struct hv_dominfo *found = NULL;
-	enum recovery_xen_op op;
+	struct hv_named named;
+	enum hv_tools_op op;
 	char why[200];
-	size_t i;
 
+	step_done(r, RECOVERY_STEP_LIST);
 	if (r->cancelled && !r->destroyed) {
 		/* Nothing was destroyed yet: nothing is owed. */
 		finish(r, RECOVERY_CANCELLED, -1, "no longer configured");
 		return;
 	}
-	if (err == 0 && (op = xen_op_in(r->name, doms, n)) != RECOVERY_XOP_NONE) {
+	if (err == 0)
+		hv_named_find(doms, n, r->name, &named);
+	if (err == 0 && (op = hv_tools_op(&named)) != HV_TOOLS_NONE) {
 		/* Xen's tools win: no destroy, no create, not even the owed one. */
 		snprintf(why, sizeof(why), "%s: Xen's own tools are handling it; "
 		    "yaokid stays out of the way", xen_op_text(op));
@@ -314,10 +311,8 @@ relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 		finish(r, RECOVERY_CANCELLED, -1, why);
 		return;
 	}
-	for (i = 0; err == 0 && i < n; i++)
-		if (strcmp(doms[i].name, r->name) == 0 &&
-		    doms[i].state != HV_DYING)
-			found = &doms[i];
+	if (err == 0)
+		found = named.live;
 	/* Paused while a create of ours may still complete: half-built. */
 	if (found != NULL && found->state == HV_PAUSED && r->create_pending &&
 	    !r->destroyed && found->domid != r->domid) {
@@ -377,10 +372,19 @@ destroyed_cb(void *arg, int err, const char *errmsg)
 	struct recovery *r = arg;
 	char why[400];
 
+	step_done(r, RECOVERY_STEP_DESTROY);
+	if (err == HV_ERR_XEN_TOOLS) {
+		/* Nothing destroyed: the list now reads what the tools do. */
+		log_notice("%s: not destroyed: %s", r->name,
+		    errmsg != NULL ? errmsg : "Xen's tools are at work on it");
+		r->tools_refused = true;
+	}
 	if (err != 0) {
 		r->destroy_failures++;
-		log_warnx("%s: destroy of domain %d failed: %s", r->name,
-		    r->domid, errmsg != NULL ? errmsg : "unknown error");
+		if (err != HV_ERR_XEN_TOOLS)
+			log_warnx("%s: destroy of domain %d failed: %s",
+			    r->name, r->domid,
+			    errmsg != NULL ? errmsg : "unknown error");
 		if (r->destroy_failures >= 2) {
 			snprintf(why, sizeof(why), "cannot destroy domain %d (%s); "
 			    "not creating a second copy", r->domid,
@@ -407,6 +411,7 @@ create_step(struct recovery *r)
 {
 	r->t_destroyed = yk_now_s();
 	r->owner->creating(r->arg);
+	step_done(r, RECOVERY_STEP_MARK);
 	yk_failpoint("create", r->name);
 	log_notice("%s: creating the domain again", r->name);
 	r->q->hv->ops->create(r->q->hv, r->config_json, created_cb, r);
@@ -417,6 +422,7 @@ created_cb(void *arg, int err, int domid, const char *errmsg)
 {
 	struct recovery *r = arg;
 
+	step_done(r, RECOVERY_STEP_CREATE);
 	if (r->cancelled) {
 		if (err == 0 && domid >= 0)
 			log_notice("%s: re-created as domain %d; no longer "
@@ -453,6 +459,7 @@ finish(struct recovery *r, enum recovery_result result, int domid,
 	o.seconds = now - r->t0;
 	o.destroy_seconds = r->t_destroyed - r->t0;
 	o.create_seconds = now - r->t_destroyed;
+	memcpy(o.step_ms, r->step_ms, sizeof(o.step_ms));
 	q->running--;
 	r->owner->done(r->arg, &o);
 	recovery_free(r);

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hv_toolsop.h"
+
 struct event_base;
 struct hv;
 struct recovery;
@@ -51,11 +53,18 @@ enum recovery_result {
 };
 
 /* What Xen's own tools were found doing with the domain (CANCELLED). */
-enum recovery_xen_op {
-	RECOVERY_XOP_NONE,
-	RECOVERY_XOP_MIGRATING_OUT,  /* NAME--migratedaway exists */
-	RECOVERY_XOP_MIGRATING_IN,   /* NAME--incoming exists */
-	RECOVERY_XOP_SAVING,         /* NAME is suspended (xl save) */
+
+/*
+ * Where a recovery's time went, in the order of its steps (a step ends when
+ * its callback arrives; the lists before and after the destroy add up).
+ */
+enum recovery_step {
+	RECOVERY_STEP_PREPARE,     /* the configuration, the intent record */
+	RECOVERY_STEP_LIST,        /* the hypervisor's lists before acting */
+	RECOVERY_STEP_DESTROY,     /* the checks, the destroy, until gone */
+	RECOVERY_STEP_MARK,        /* the intent record says "creating" */
+	RECOVERY_STEP_CREATE,      /* parse, build, unpause */
+	RECOVERY_NSTEPS
 };
 
 struct recovery_outcome {
@@ -63,12 +72,16 @@ struct recovery_outcome {
 	const char *name;          /* the request's (the owner's may be gone) */
 	int domid;                 /* CREATED, ADOPTED */
 	const char *why;           /* FAILED, NO_INTENT, GAVE_UP, CANCELLED */
-	enum recovery_xen_op xen_op;   /* CANCELLED by Xen's tools, else NONE */
+	enum hv_tools_op xen_op;   /* CANCELLED by Xen's tools, else NONE */
 	bool destroyed;            /* yaokid destroyed an incarnation */
 	double seconds;            /* from start to outcome */
 	double destroy_seconds;    /* start to the create step */
 	double create_seconds;     /* create step to outcome */
+	double step_ms[RECOVERY_NSTEPS];
 };
+
+/* The step's name, for logs ("prepare", "lists", ...). */
+const char *recovery_step_name(enum recovery_step step);
 
 /* The owner's side; arg is the one given to recovery_enqueue. */
 struct recovery_owner {

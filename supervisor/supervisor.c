@@ -439,12 +439,12 @@ forget_intent(struct sup *s, const char *name)
 }
 
 static enum yk_xen_op
-xen_op_of(enum recovery_xen_op op)
+xen_op_of(enum hv_tools_op op)
 {
 	switch (op) {
-	case RECOVERY_XOP_MIGRATING_OUT: return YK_XOP_MIGRATING_OUT;
-	case RECOVERY_XOP_MIGRATING_IN: return YK_XOP_MIGRATING_IN;
-	case RECOVERY_XOP_SAVING: return YK_XOP_SAVING;
+	case HV_TOOLS_MIGRATING_OUT: return YK_XOP_MIGRATING_OUT;
+	case HV_TOOLS_MIGRATING_IN: return YK_XOP_MIGRATING_IN;
+	case HV_TOOLS_SAVING: return YK_XOP_SAVING;
 	default: return YK_XOP_NONE;
 	}
 }
@@ -457,6 +457,25 @@ clear_intent(struct sup_domain *d)
 	d->intent_creating = false;
 	d->create_owed = false;
 	d->halfbuilt_domid = -1;
+}
+
+/* Where the recovery's time went, step by step (for yaokid's own cost). */
+static void
+log_recovery_steps(const char *name, const struct recovery_outcome *o)
+{
+	char buf[256];
+	size_t off = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < RECOVERY_NSTEPS && off < sizeof(buf); i++) {
+		n = snprintf(buf + off, sizeof(buf) - off, "%s%s %.1f ms",
+		    i > 0 ? ", " : "", recovery_step_name(i), o->step_ms[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	log_info("%s: recovery steps: %s", name, buf);
 }
 
 /* The report fields of status and metrics. */
@@ -474,6 +493,7 @@ record_recovery(struct sup_domain *d, const struct recovery_outcome *o,
 		log_notice("%s: re-created as domain %d in %.3f s "
 		    "(destroy %.3f s, create %.3f s)", d->conf->name,
 		    d->domid, o->seconds, o->destroy_seconds, o->create_seconds);
+		log_recovery_steps(d->conf->name, o);
 	} else {
 		d->recoveries_failed++;
 		log_errx("%s: recovery failed after %.1f s: %s",
@@ -885,34 +905,24 @@ index_get(const struct dom_index *ix, const char *name)
 
 /*
  * The incarnation that holds name, and what Xen's tools are doing with it
- * (*op): a migration away ("NAME--migratedaway") or in ("NAME--incoming").
- * Without a live NAME the incarnation being migrated stands for it. A
- * dying domain no longer holds its name.
+ * (*op, hv_tools_op's rules). Without a live NAME the incarnation being
+ * migrated stands for it. A dying domain no longer holds its name.
  */
 static const struct hv_dominfo *
 find_info(const struct dom_index *ix, const char *name, enum yk_xen_op *op)
 {
 	char other[sizeof(((struct hv_dominfo *)0)->name) + 16];
-	const struct hv_dominfo *live, *away, *incoming;
+	struct hv_named named;
 
-	live = index_get(ix, name);
+	named.live = index_get(ix, name);
 	snprintf(other, sizeof(other), "%s%s", name, HV_SUFFIX_MIGRATEDAWAY);
-	away = index_get(ix, other);
+	named.away = index_get(ix, other);
 	snprintf(other, sizeof(other), "%s%s", name, HV_SUFFIX_INCOMING);
-	incoming = index_get(ix, other);
-	/*
-	 * A live NAME beside NAME--incoming is the sender of a migration to
-	 * this very host: xl renames it only for the last round.
-	 */
-	*op = away != NULL || (incoming != NULL && live != NULL) ?
-	    YK_XOP_MIGRATING_OUT :
-	    incoming != NULL ? YK_XOP_MIGRATING_IN : YK_XOP_NONE;
-	if (live != NULL && *op == YK_XOP_NONE)
-		*op = live->xl_op == HV_XL_MIGRATE ? YK_XOP_MIGRATING_OUT :
-		    live->xl_op == HV_XL_SAVE ? YK_XOP_SAVING : YK_XOP_NONE;
-	if (live != NULL)
-		return live;
-	return away != NULL ? away : incoming;
+	named.incoming = index_get(ix, other);
+	*op = xen_op_of(hv_tools_op(&named));
+	if (named.live != NULL)
+		return named.live;
+	return named.away != NULL ? named.away : named.incoming;
 }
 
 /* Whether the persisted record's domids belong to this host's boot. */

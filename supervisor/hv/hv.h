@@ -76,6 +76,13 @@ typedef void hv_event_fn(void *arg, const struct hv_event *ev);
  */
 #define HV_LIST_TOOLS 0x1
 
+/*
+ * The error a destroy reports when it refused because an xl migrate, save
+ * or remus works on the domain: nothing was destroyed, Xen's tools have it.
+ * (Other failures are -1.)
+ */
+#define HV_ERR_XEN_TOOLS (-2)
+
 typedef void hv_list_fn(void *arg, int err, const struct hv_dominfo *doms, size_t n);
 typedef void hv_capture_fn(void *arg, int err, const char *config_json);
 typedef void hv_create_fn(void *arg, int err, int domid, const char *errmsg);

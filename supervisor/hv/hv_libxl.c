@@ -131,6 +131,9 @@ struct xl_msg {
 	int64_t since_ms;           /* destroy: when the wait for "gone" began */
 	int64_t dying_since_ms;     /* destroy: first seen dying, or -1 */
 	int64_t next_check_ms;      /* destroy: next "gone yet?" */
+	int64_t checks_start_ms;    /* destroy: when its checks began */
+	int64_t checks_ms;          /* destroy: what they took */
+	int64_t parse_ms;           /* create: parsing the configuration */
 	char label[128];
 };
 TAILQ_HEAD(xl_msg_list, xl_msg);
@@ -1239,41 +1242,48 @@ xl_collect_lanes(struct hv_libxl *xl)
 }
 
 /*
- * Right before a destroy: is domid still the domain the caller means? The
- * name is read afresh from xenstore (the list's may be seconds old after an
- * xl rename), the uuid from Xen, and a domain being migrated is never
- * destroyed. False (m failed, saying what is there) when it is not.
+ * Right before a destroy: is domid still the domain the caller means (info:
+ * what Xen says of it now)? The name is read afresh from xenstore (the
+ * list's may be seconds old after an xl rename), the uuid from Xen, and a
+ * domain that an xl migrate, save or remus works on is never destroyed;
+ * when the process table cannot be read to rule that out, neither (rule 1:
+ * unsure, hold). False (m failed, saying what is there) when it is not.
  */
 static bool
-xl_still_expected(struct hv_libxl *xl, struct xl_msg *m)
+xl_still_expected(struct hv_libxl *xl, struct xl_msg *m,
+    const libxl_dominfo *info)
 {
-	libxl_dominfo info;
 	char uuid[40], *name;
 	enum hv_xl_op op = HV_XL_NONE;
 	long pid = 0;
-	int rc;
 
-	if (m->expect_name[0] == '\0')
-		return true;
-	xl_scan_tools(xl);
 	name = libxl_domid_to_name(xl->ctx, (uint32_t)m->domid);
-	libxl_dominfo_init(&info);
-	rc = libxl_domain_info(xl->ctx, &info, (uint32_t)m->domid);
-	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(info.uuid));
-	libxl_dominfo_dispose(&info);
-	if (rc != 0 || name == NULL)
-		msg_fail(m, "cannot tell who domain %d is now (libxl error %d, "
-		    "%s): not destroying it", m->domid, rc, xl_rcname(rc));
+	snprintf(m->label, sizeof(m->label), "%s", name != NULL && name[0] ?
+	    name : "a domain without a name");
+	if (m->expect_name[0] == '\0') {
+		free(name);
+		return true;
+	}
+	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(info->uuid));
+	if (name == NULL)
+		msg_fail(m, "cannot tell who domain %d is now (no name in "
+		    "xenstore): not destroying it", m->domid);
 	else if (strcmp(name, m->expect_name) != 0 || hv_migrating_name(name))
 		msg_fail(m, "domain %d is now named %s, not %s: not destroying "
 		    "it", m->domid, name, m->expect_name);
 	else if (m->expect_uuid[0] != '\0' && strcmp(uuid, m->expect_uuid) != 0)
 		msg_fail(m, "domain %d now has uuid %s, not %s: not destroying "
 		    "it", m->domid, uuid, m->expect_uuid);
+	else if (hv_xlproc_scan(HV_XLPROC_PROCDIR, &xl->tools) == -1)
+		msg_fail(m, "cannot read %s to rule out an xl migrate or save "
+		    "of domain %d (%s): not destroying it", HV_XLPROC_PROCDIR,
+		    m->domid, strerror(errno));
 	else if ((op = hv_xlproc_match(&xl->tools, name, uuid, m->domid,
-	    &pid)) != HV_XL_NONE)
+	    &pid)) != HV_XL_NONE) {
 		msg_fail(m, "domain %d is in an xl %s (pid %ld): not destroying "
 		    "it", m->domid, hv_xl_op_name(op), pid);
+		m->err = HV_ERR_XEN_TOOLS;
+	}
 	free(name);
 	return m->err == 0;
 }
@@ -1281,32 +1291,46 @@ xl_still_expected(struct hv_libxl *xl, struct xl_msg *m)
 /*
  * Starts a destroy. True when m is finished already (gone, refused, failed
  * to start); otherwise it completes in xl_destroy_done and xl_gone_check.
+ * One look at the domain (libxl_domain_info) serves both "is it there?"
+ * and "is it still the one meant?".
  */
 static bool
 xl_do_destroy(struct hv_libxl *xl, struct xl_msg *m)
 {
 	uint32_t domid = (uint32_t)m->domid;
-	int irc;
+	libxl_dominfo info;
+	int rc;
 
 	if (m->domid <= 0) {
 		msg_fail(m, "refusing to destroy domain %d", m->domid);
 		return true;
 	}
+	m->checks_start_ms = yk_now_ms();
 	/* Our own destroy is not news: no GONE event for it. */
 	watch_disable_domid(xl, domid);
-	switch (xl_presence(xl, domid, &irc)) {
-	case XL_GONE:
+	libxl_dominfo_init(&info);
+	rc = libxl_domain_info(xl->ctx, &info, domid);
+	if (rc == ERROR_DOMAIN_NOTFOUND) {
+		libxl_dominfo_dispose(&info);
 		return true;                /* already gone: done */
-	case XL_DYING:
+	}
+	if (rc == 0 && info.dying) {
+		libxl_dominfo_dispose(&info);
 		xl_label(xl, domid, m->label, sizeof(m->label));
 		return xl_wait_gone(xl, m); /* destroyed already: just wait */
-	case XL_ALIVE:
-	case XL_UNKNOWN:
-		break;
 	}
-	xl_label(xl, domid, m->label, sizeof(m->label));
-	if (!xl_still_expected(xl, m))
+	if (rc != 0 && m->expect_name[0] != '\0') {
+		libxl_dominfo_dispose(&info);
+		msg_fail(m, "cannot tell who domain %d is now (libxl error %d, "
+		    "%s): not destroying it", m->domid, rc, xl_rcname(rc));
 		return true;
+	}
+	if (!xl_still_expected(xl, m, &info)) {
+		libxl_dominfo_dispose(&info);
+		return true;
+	}
+	libxl_dominfo_dispose(&info);
+	m->checks_ms = yk_now_ms() - m->checks_start_ms;
 	xl_lane_begin(xl, m, xl_lane_destroy);
 	return false;
 }
@@ -1339,8 +1363,10 @@ xl_destroy_done(struct hv_libxl *xl, struct xl_msg *m)
 		    "but domain %d is gone or dying", m->label, m->ao_rc,
 		    xl_rcname(m->ao_rc), m->domid);
 	} else
-		log_info("%s: libxl destroyed domain %d in %.3f s", m->label,
-		    m->domid, (double)(yk_now_ms() - m->ao_start_ms) / 1000.0);
+		log_info("%s: libxl destroyed domain %d in %.3f s (checked it "
+		    "first in %" PRId64 " ms)", m->label, m->domid,
+		    (double)(yk_now_ms() - m->ao_start_ms) / 1000.0,
+		    m->checks_ms);
 	return xl_wait_gone(xl, m);
 }
 
@@ -1385,7 +1411,9 @@ xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 	if ((m->cfg = calloc(1, sizeof(*m->cfg))) == NULL)
 		fatalx("libxl: out of memory");
 	libxl_domain_config_init(m->cfg);
+	m->parse_ms = yk_now_ms();
 	rc = libxl_domain_config_from_json(xl->ctx, m->cfg, m->json_in);
+	m->parse_ms = yk_now_ms() - m->parse_ms;
 	if (rc != 0) {
 		msg_fail(m, "the domain configuration is not valid libxl JSON "
 		    "(libxl error %d, %s)", rc, xl_rcname(rc));
@@ -1439,9 +1467,10 @@ xl_create_done(struct hv_libxl *xl, struct xl_msg *m)
 		return true;
 	}
 	log_info("%s: libxl built domain %" PRIu32 " in %.3f s; watched, "
-	    "marked and unpaused it in %.3f s", m->label, domid,
+	    "marked and unpaused it in %.3f s (configuration parsed in %"
+	    PRId64 " ms)", m->label, domid,
 	    (double)(built_ms - m->ao_start_ms) / 1000.0,
-	    (double)(yk_now_ms() - built_ms) / 1000.0);
+	    (double)(yk_now_ms() - built_ms) / 1000.0, m->parse_ms);
 	m->domid = (int)domid;
 	return true;
 }

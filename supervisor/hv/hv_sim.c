@@ -629,7 +629,7 @@ destroy_checked(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 	} else if (d->xl_op != HV_XL_NONE) {
 		snprintf(why, sizeof(why), "domain %d is in an xl %s: not "
 		    "destroying it", c->domid, hv_xl_op_name(d->xl_op));
-		c->cb(c->arg, -1, why);
+		c->cb(c->arg, HV_ERR_XEN_TOOLS, why);
 	} else
 		sim_request_domid(c->sim, REQ_DESTROY, "destroy", c->domid,
 		    (void *)c->cb, c->arg);

@@ -3,6 +3,7 @@
 noinst_LIBRARIES += libykhv.a
 libykhv_a_SOURCES = supervisor/hv/hv.c supervisor/hv/hv.h \
 	supervisor/hv/hv_types.c supervisor/hv/hv_types.h \
+	supervisor/hv/hv_toolsop.c supervisor/hv/hv_toolsop.h \
 	supervisor/hv/hv_sim.c \
 	supervisor/hv/hv_xlmon.c supervisor/hv/hv_xlmon.h \
 	supervisor/hv/hv_xlproc.c supervisor/hv/hv_xlproc.h \

@@ -27,11 +27,30 @@ stub_note(const char *fmt, ...)
 	snprintf(stub_log + len, sizeof(stub_log) - len, " ");
 }
 
+/*
+ * As the libxl backend: what xl processes do (xl_op) is read only for a
+ * list that asks for it (HV_LIST_TOOLS).
+ */
+static void
+stub_list_deliver(struct stub_hv *st, unsigned flags, hv_list_fn *cb,
+    void *arg)
+{
+	struct hv_dominfo doms[STUB_MAX_DOMS];
+	size_t i;
+
+	memcpy(doms, st->doms, sizeof(doms));
+	for (i = 0; !(flags & HV_LIST_TOOLS) && i < st->ndoms; i++)
+		doms[i].xl_op = HV_XL_NONE;
+	cb(arg, st->list_err, doms, st->ndoms);
+}
+
 /* One pending completion. */
 struct job {
 	struct stub_hv *st;
-	char op;                    /* l c d D(refused destroy) C */
+	char op;                    /* l c d D(refused destroy) T(refused:
+	                               Xen's tools) C */
 	int domid;
+	unsigned flags;             /* l: HV_LIST_* */
 	void *cb;
 	void *arg;
 };
@@ -46,7 +65,7 @@ job_cb(evutil_socket_t fd, short what, void *p)
 	st->pending--;
 	switch (j->op) {
 	case 'l':
-		((hv_list_fn *)j->cb)(j->arg, st->list_err, st->doms, st->ndoms);
+		stub_list_deliver(st, j->flags, (hv_list_fn *)j->cb, j->arg);
 		break;
 	case 'c':
 		((hv_capture_fn *)j->cb)(j->arg, st->capture_json ? 0 : -1,
@@ -59,6 +78,10 @@ job_cb(evutil_socket_t fd, short what, void *p)
 		((hv_done_fn *)j->cb)(j->arg, -1, "not the expected domain: not "
 		    "destroying it");
 		break;
+	case 'T':
+		((hv_done_fn *)j->cb)(j->arg, HV_ERR_XEN_TOOLS, "domain is in "
+		    "an xl migrate: not destroying it");
+		break;
 	case 'C':
 		if (st->create_err)
 			((hv_create_fn *)j->cb)(j->arg, -1, -1, st->create_errmsg);
@@ -69,7 +92,7 @@ job_cb(evutil_socket_t fd, short what, void *p)
 	free(j);
 }
 
-static void
+static struct job *
 later(struct stub_hv *st, char op, int domid, void *cb, void *arg)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -85,10 +108,11 @@ later(struct stub_hv *st, char op, int domid, void *cb, void *arg)
 	st->pending++;
 	if (op == 'd' && st->hold_destroy && st->held == NULL) {
 		st->held = j;
-		return;
+		return j;
 	}
 	if (event_base_once(st->hv.base, -1, EV_TIMEOUT, job_cb, j, &tv) != 0)
 		abort();
+	return j;
 }
 
 static void
@@ -100,9 +124,13 @@ s_close(struct hv *hv)
 static void
 s_list(struct hv *hv, unsigned flags, hv_list_fn *cb, void *arg)
 {
-	(void)flags;
+	struct stub_hv *st = (struct stub_hv *)hv;
+
 	stub_note("list");
-	later((struct stub_hv *)hv, 'l', -1, (void *)cb, arg);
+	st->last_list_flags = flags;
+	if (flags & HV_LIST_TOOLS)
+		st->tools_lists++;
+	later(st, 'l', -1, (void *)cb, arg)->flags = flags;
 }
 
 static void
@@ -129,6 +157,13 @@ s_destroy(struct hv *hv, int domid, const struct hv_ident *expect,
 	    strcmp(st->doms[i].uuid, expect->uuid) != 0))) {
 		stub_note("destroy-refused:%d", domid);
 		later(st, 'D', domid, (void *)cb, arg);
+		return;
+	}
+	/* And, read right before acting, no xl migrate/save at work on it. */
+	if (i < st->ndoms && expect != NULL && expect->name != NULL &&
+	    st->doms[i].xl_op != HV_XL_NONE) {
+		stub_note("destroy-refused-tools:%d", domid);
+		later(st, 'T', domid, (void *)cb, arg);
 		return;
 	}
 	stub_note("destroy:%d", domid);

@@ -27,7 +27,15 @@ struct stub_hv {
 	bool refuse_destroy;                /* the identity check always fails (a
 	                                       fresh read finds someone else) */
 	void *held;                         /* ... until stub_release() */
+	unsigned last_list_flags;           /* of the latest list */
+	unsigned tools_lists;               /* lists with HV_LIST_TOOLS */
 };
+
+/*
+ * A domain's xl_op is reported only by lists with HV_LIST_TOOLS, and a
+ * destroy of a domain with an xl_op is refused (HV_ERR_XEN_TOOLS), as the
+ * libxl backend does.
+ */
 
 /* The calls so far, e.g. "list destroy:5 create:{} " (tests add to it too). */
 extern char stub_log[4096];

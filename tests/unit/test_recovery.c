@@ -281,11 +281,66 @@ test_migration_away_cancels_before_destroy(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_OUT);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_MIGRATING_OUT);
 	assert_false(o.out.destroyed);
 	assert_null(strstr(stub_log, "destroy"));
 	assert_null(strstr(stub_log, "create"));
 	assert_non_null(strstr(o.out.why, "migrating away"));
+}
+
+/*
+ * xl migrate in its first phase: only its process names the domain. The
+ * list before acting does not read the process table (it costs Dom0 a
+ * syscall per process); the destroy does, right before acting, and
+ * refuses; the list after that refusal reads it and ends the recovery as
+ * Xen's: nothing destroyed, nothing created, not counted as a failure.
+ */
+static void
+test_xl_migrate_first_phase_refuses_the_destroy(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	f->st.doms[0].xl_op = HV_XL_MIGRATE;
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_MIGRATING_OUT);
+	assert_false(o.out.destroyed);
+	assert_non_null(strstr(stub_log, "list domid:web01:5 destroying:web01:5 "
+	    "destroy-refused-tools:5 list "));
+	assert_null(strstr(stub_log, "destroy:5"));
+	assert_null(strstr(stub_log, "create"));
+	assert_int_equal(f->st.tools_lists, 1);
+	assert_true(f->st.last_list_flags & HV_LIST_TOOLS);
+	assert_non_null(strstr(o.out.why, "migrating away"));
+}
+
+/* Every step's time is reported, and they add up to the whole. */
+static void
+test_steps_add_up(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}" };
+	double sum = 0;
+	int i;
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	f->st.next_domid = 9;
+	recover(f, &o, 5);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	for (i = 0; i < RECOVERY_NSTEPS; i++) {
+		assert_true(o.out.step_ms[i] >= 0);
+		sum += o.out.step_ms[i];
+	}
+	assert_true(sum <= o.out.seconds * 1000.0 + 0.001);
+	assert_true(sum >= o.out.seconds * 1000.0 - 0.001);
+	/* The list before the destroy is a plain one: no process table. */
+	assert_int_equal(f->st.tools_lists, 0);
+	assert_string_equal(recovery_step_name(RECOVERY_STEP_MARK),
+	    "create mark");
 }
 
 /* A save in progress (suspended): no destroy, whatever the probes said. */
@@ -299,7 +354,7 @@ test_save_in_progress_cancels(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_SAVING);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_SAVING);
 	assert_null(strstr(stub_log, "destroy"));
 }
 
@@ -320,7 +375,7 @@ test_incoming_after_destroy_cancels_the_create(void **state)
 	stub_release(&f->st);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_CANCELLED);
-	assert_int_equal(o.out.xen_op, RECOVERY_XOP_MIGRATING_IN);
+	assert_int_equal(o.out.xen_op, HV_TOOLS_MIGRATING_IN);
 	assert_true(o.out.destroyed);
 	assert_null(strstr(stub_log, "create"));
 }
@@ -458,6 +513,8 @@ main(void)
 		T(test_intent_before_destroy),
 		T(test_intent_write_failure_destroys_nothing),
 		T(test_migration_away_cancels_before_destroy),
+		T(test_xl_migrate_first_phase_refuses_the_destroy),
+		T(test_steps_add_up),
 		T(test_save_in_progress_cancels),
 		T(test_incoming_after_destroy_cancels_the_create),
 		T(test_refused_destroy_never_creates),

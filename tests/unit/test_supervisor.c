@@ -348,9 +348,13 @@ static void
 test_local_migration_rolled_back_is_the_sender_s_throughout(void **state)
 {
 	struct fixture *f = *state;
+	struct yk_sm_event ok = { .kind = YK_EV_PROBE, .ok = true };
 	struct yk_sm_event fail = { .kind = YK_EV_PROBE, .ok = false };
 
 	start_running(f);
+	sup_domain_step(f->d, &ok);
+	assert_int_equal(f->d->sm.state, YK_HEALTHY);
+	/* A failed probe: the next list reads what xl processes do. */
 	sup_domain_step(f->d, &fail);
 	f->st.doms[0].xl_op = HV_XL_MIGRATE;
 	relist(f);

@@ -2,7 +2,9 @@
  * test_xlproc.c - unit tests of finding Xen's tools at work on a domain
  * from the process table (supervisor/hv/hv_xlproc.c): command lines as xl
  * and libxl's save helper write them, parsed alone and read from a fake
- * /proc in a scratch directory.
+ * /proc in a scratch directory; and the rules that turn one domain list
+ * (names, those processes) into what Xen's tools are doing
+ * (supervisor/hv/hv_toolsop.c).
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "hv_toolsop.h"
 #include "hv_xlproc.h"
 #include "scratch.h"
 
@@ -202,6 +205,64 @@ test_scan_reads_the_process_table(void **state)
 	hv_xlproc_free(&set);
 }
 
+/* ---- hv_tools_op: one list -> what Xen's tools do ----------------------- */
+
+static struct hv_dominfo tdoms[4];
+static size_t ntdoms;
+
+static void
+tdom(const char *name, int domid, enum hv_dstate st, enum hv_xl_op op)
+{
+	struct hv_dominfo *d = &tdoms[ntdoms++];
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->domid = domid;
+	d->state = st;
+	d->xl_op = op;
+}
+
+static enum hv_tools_op
+tools_op_of(const char *name)
+{
+	struct hv_named n;
+
+	hv_named_find(tdoms, ntdoms, name, &n);
+	return hv_tools_op(&n);
+}
+
+static void
+test_tools_op_rules(void **state)
+{
+	struct hv_named n;
+
+	(void)state;
+	ntdoms = 0;
+	tdom("web01", 5, HV_RUNNING, HV_XL_NONE);
+	tdom("web010", 6, HV_RUNNING, HV_XL_MIGRATE);   /* another domain */
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_NONE);
+	tdoms[0].xl_op = HV_XL_MIGRATE;                  /* xl migrate, phase 1 */
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_MIGRATING_OUT);
+	tdoms[0].xl_op = HV_XL_SAVE;
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_SAVING);
+	tdoms[0].xl_op = HV_XL_NONE;
+	tdoms[0].state = HV_SHUTDOWN;                    /* suspended: a save */
+	tdoms[0].reason = YK_SD_SUSPEND;
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_SAVING);
+	tdoms[0].state = HV_RUNNING;
+	tdom("web01--incoming", 7, HV_PAUSED, HV_XL_NONE);  /* local migration */
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_MIGRATING_OUT);
+	tdoms[0].state = HV_DYING;                       /* the sender is gone */
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_MIGRATING_IN);
+	hv_named_find(tdoms, ntdoms, "web01", &n);
+	assert_null(n.live);
+	assert_int_equal(n.incoming->domid, 7);
+	ntdoms = 0;
+	tdom("web01--migratedaway", 5, HV_PAUSED, HV_XL_NONE);
+	assert_int_equal(tools_op_of("web01"), HV_TOOLS_MIGRATING_OUT);
+	assert_int_equal(tools_op_of("web0"), HV_TOOLS_NONE);
+}
+
 int
 main(void)
 {
@@ -210,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_other_domains_and_commands_are_not_matched),
 		cmocka_unit_test(test_save_helper_names_a_domid),
 		cmocka_unit_test(test_malformed_command_lines),
+		cmocka_unit_test(test_tools_op_rules),
 		cmocka_unit_test_setup_teardown(test_scan_reads_the_process_table,
 		    scratch_setup, scratch_teardown),
 	};
