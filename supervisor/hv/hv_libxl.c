@@ -133,6 +133,7 @@ struct xl_msg {
 	int64_t next_check_ms;      /* destroy: next "gone yet?" */
 	int64_t checks_start_ms;    /* destroy: when its checks began */
 	int64_t checks_ms;          /* destroy: what they took */
+	int64_t scan_ms;            /* destroy: reading the process table */
 	int64_t parse_ms;           /* create: parsing the configuration */
 	char label[128];
 };
@@ -1241,6 +1242,17 @@ xl_collect_lanes(struct hv_libxl *xl)
 	pthread_mutex_unlock(&xl->lock);
 }
 
+/* The process table, read for m's destroy (timed for the log). */
+static int
+xl_scan_for(struct hv_libxl *xl, struct xl_msg *m)
+{
+	int64_t t0 = yk_now_ms();
+	int rc = hv_xlproc_scan(HV_XLPROC_PROCDIR, &xl->tools);
+
+	m->scan_ms = yk_now_ms() - t0;
+	return rc;
+}
+
 /*
  * Right before a destroy: is domid still the domain the caller means (info:
  * what Xen says of it now)? The name is read afresh from xenstore (the
@@ -1274,7 +1286,7 @@ xl_still_expected(struct hv_libxl *xl, struct xl_msg *m,
 	else if (m->expect_uuid[0] != '\0' && strcmp(uuid, m->expect_uuid) != 0)
 		msg_fail(m, "domain %d now has uuid %s, not %s: not destroying "
 		    "it", m->domid, uuid, m->expect_uuid);
-	else if (hv_xlproc_scan(HV_XLPROC_PROCDIR, &xl->tools) == -1)
+	else if (xl_scan_for(xl, m) == -1)
 		msg_fail(m, "cannot read %s to rule out an xl migrate or save "
 		    "of domain %d (%s): not destroying it", HV_XLPROC_PROCDIR,
 		    m->domid, strerror(errno));
@@ -1364,9 +1376,10 @@ xl_destroy_done(struct hv_libxl *xl, struct xl_msg *m)
 		    xl_rcname(m->ao_rc), m->domid);
 	} else
 		log_info("%s: libxl destroyed domain %d in %.3f s (checked it "
-		    "first in %" PRId64 " ms)", m->label, m->domid,
+		    "first in %" PRId64 " ms, process table %" PRId64 " ms)",
+		    m->label, m->domid,
 		    (double)(yk_now_ms() - m->ao_start_ms) / 1000.0,
-		    m->checks_ms);
+		    m->checks_ms, m->scan_ms);
 	return xl_wait_gone(xl, m);
 }
 
