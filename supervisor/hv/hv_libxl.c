@@ -59,6 +59,7 @@
 #include "hv.h"
 #include "failpoint.h"
 #include "file.h"
+#include "hv_libxl_cfgcache.h"
 #include "hv_libxl_lane.h"
 #include "hv_libxl_log.h"
 #include "hv_xlmon.h"
@@ -199,6 +200,7 @@ struct hv_libxl {
 	bool watch_warned;                  /* warn once, not every second */
 	bool broken;                        /* libxl reported a disaster */
 	struct hv_xlprocs tools;            /* xl migrate/save seen by a scan */
+	struct xl_cfgcache *parsed;         /* captured configurations, parsed */
 	bool tools_warned;
 	struct pollfd *pfds;
 	int npfds;
@@ -1108,6 +1110,9 @@ xl_do_capture(struct hv_libxl *xl, struct xl_msg *m)
 		    "error %d, %s)", rc, xl_rcname(rc));
 	else if ((m->json_out = libxl_domain_config_to_json(xl->ctx, &cfg)) == NULL)
 		msg_fail(m, "libxl_domain_config_to_json failed");
+	else
+		/* Parsed now, so that a recovery from it need not. */
+		xl_cfgcache_put(xl->parsed, xl->ctx, m->json_out);
 	libxl_domain_config_dispose(&cfg);
 	if (m->err) {
 		/* The capture callback carries no message: say why here. */
@@ -1420,12 +1425,18 @@ xl_do_create(struct hv_libxl *xl, struct xl_msg *m)
 {
 	int rc;
 
-	/* Parsed afresh every time: create fills defaults into the struct. */
+	/*
+	 * A fresh structure every time (create fills defaults into it): a
+	 * copy of the one parsed at capture, or parsed now.
+	 */
 	if ((m->cfg = calloc(1, sizeof(*m->cfg))) == NULL)
 		fatalx("libxl: out of memory");
 	libxl_domain_config_init(m->cfg);
 	m->parse_ms = yk_now_ms();
-	rc = libxl_domain_config_from_json(xl->ctx, m->cfg, m->json_in);
+	if (xl_cfgcache_copy(xl->parsed, xl->ctx, m->json_in, m->cfg))
+		rc = 0;
+	else
+		rc = libxl_domain_config_from_json(xl->ctx, m->cfg, m->json_in);
 	m->parse_ms = yk_now_ms() - m->parse_ms;
 	if (rc != 0) {
 		msg_fail(m, "the domain configuration is not valid libxl JSON "
@@ -1480,7 +1491,7 @@ xl_create_done(struct hv_libxl *xl, struct xl_msg *m)
 		return true;
 	}
 	log_info("%s: libxl built domain %" PRIu32 " in %.3f s; watched, "
-	    "marked and unpaused it in %.3f s (configuration parsed in %"
+	    "marked and unpaused it in %.3f s (configuration ready in %"
 	    PRId64 " ms)", m->label, domid,
 	    (double)(built_ms - m->ao_start_ms) / 1000.0,
 	    (double)(yk_now_ms() - built_ms) / 1000.0, m->parse_ms);
@@ -1666,6 +1677,7 @@ xl_free(struct hv_libxl *xl)
 		pthread_mutex_destroy(&xl->lock);
 	free(xl->pfds);
 	hv_xlproc_free(&xl->tools);
+	xl_cfgcache_free(xl->parsed);
 	free(xl);
 }
 
@@ -1793,6 +1805,7 @@ hv_libxl_open(struct event_base *base, char *err, size_t errlen)
 	TAILQ_INIT(&xl->inflight);
 	TAILQ_INIT(&xl->ao_done);
 	TAILQ_INIT(&xl->gone_wait);
+	xl->parsed = xl_cfgcache_new();
 	if ((rc = pthread_mutex_init(&xl->lock, NULL)) != 0) {
 		snprintf(err, errlen, "libxl: pthread_mutex_init: %s", strerror(rc));
 		free(xl);
