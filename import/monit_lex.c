@@ -36,6 +36,10 @@ struct mfile {
 	int line;
 	dev_t dev;
 	ino_t ino;
+	glob_t matches;		/* of the include being read from this file */
+	size_t next_match;
+	bool including;
+	int include_line;
 };
 
 struct mlex {
@@ -53,8 +57,10 @@ static int lx_error(char *err, size_t errlen, const char *file, int line,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int push_file(struct mlex *lx, const char *path, const char *from,
     int line, char *err, size_t errlen);
-static int include(struct mlex *lx, const char *pattern, const char *from,
+static int include(struct mlex *lx, struct mfile *f, const char *pattern,
     int line, char *err, size_t errlen);
+static int next_match(struct mlex *lx, struct mfile *f, char *err,
+    size_t errlen);
 static char *resolve(const char *pattern, const char *from);
 static void tok_reset(struct mlex *lx);
 static void tok_add(struct mlex *lx, char c);
@@ -104,8 +110,13 @@ mlex_close(struct mlex *lx)
 
 	if (lx == NULL)
 		return;
-	while (lx->depth > 0)
-		free(lx->stack[--lx->depth].text);
+	while (lx->depth > 0) {
+		struct mfile *f = &lx->stack[--lx->depth];
+
+		free(f->text);
+		if (f->including)
+			globfree(&f->matches);
+	}
 	for (i = 0; i < lx->nseen; i++)
 		free(lx->names[i]);
 	free(lx->names);
@@ -145,9 +156,9 @@ push_file(struct mlex *lx, const char *path, const char *from, int line,
 		    lx->stack[d].ino == st.st_ino) {
 			free(text);
 			return lx_error(err, errlen, from, line, "include "
-			    "cycle: %s is already being read (included from "
-			    "%s)", path, d == 0 ? "the command line" :
-			    lx->stack[d - 1].path);
+			    "cycle: %s is already being read (%s%s)", path,
+			    d == 0 ? "it is the control file" : "included "
+			    "from ", d == 0 ? "" : lx->stack[d - 1].path);
 		}
 	for (i = 0; i < lx->nseen; i++)
 		if (lx->seen[i].dev == st.st_dev &&
@@ -180,6 +191,7 @@ push_file(struct mlex *lx, const char *path, const char *from, int line,
 	lx->seen[lx->nseen].ino = st.st_ino;
 	lx->nseen++;
 	f = &lx->stack[lx->depth++];
+	memset(f, 0, sizeof(*f));
 	f->path = name;
 	f->text = text;
 	f->pos = 0;
@@ -206,28 +218,28 @@ resolve(const char *pattern, const char *from)
 }
 
 /*
- * "include PATTERN": every regular file the glob matches, in glob's
- * (sorted) order. A pattern without wildcards must name a file; one with
- * wildcards may match nothing, as in monit, which is noted.
+ * "include PATTERN" read from f: every regular file the glob matches, one
+ * after the other in glob's (sorted) order. A pattern without wildcards
+ * must name a file; one with wildcards may match nothing, as in monit,
+ * which is noted.
  */
 static int
-include(struct mlex *lx, const char *pattern, const char *from, int line,
+include(struct mlex *lx, struct mfile *f, const char *pattern, int line,
     char *err, size_t errlen)
 {
-	glob_t g;
 	struct stat st;
 	char *full;
-	size_t i;
 	int rc;
 
-	if ((full = resolve(pattern, from)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", from);
+	if ((full = resolve(pattern, f->path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", f->path);
 		return -1;
 	}
-	rc = glob(full, GLOB_ERR, NULL, &g);
+	rc = glob(full, 0, NULL, &f->matches);
 	if (rc == GLOB_NOMATCH) {
+		globfree(&f->matches);
 		if (strpbrk(pattern, "*?[") == NULL) {
-			lx_error(err, errlen, from, line, "include %s: %s",
+			lx_error(err, errlen, f->path, line, "include %s: %s",
 			    full, strerror(stat(full, &st) == -1 ? errno :
 			    ENOENT));
 			free(full);
@@ -235,28 +247,45 @@ include(struct mlex *lx, const char *pattern, const char *from, int line,
 		}
 		if (lx->notes != NULL)
 			fprintf(lx->notes, "%s:%d: note: include %s matches "
-			    "no file\n", from, line, full);
+			    "no file\n", f->path, line, full);
 		free(full);
 		return 0;
 	}
 	if (rc != 0) {
-		lx_error(err, errlen, from, line, "include %s: %s", full,
+		lx_error(err, errlen, f->path, line, "include %s: %s", full,
 		    rc == GLOB_NOSPACE ? "out of memory" : "cannot be read");
 		free(full);
 		return -1;
 	}
 	free(full);
-	/* Pushed last first, so that the first match is read first. */
-	for (i = g.gl_pathc; i-- > 0; ) {
-		if (stat(g.gl_pathv[i], &st) == 0 && !S_ISREG(st.st_mode))
-			continue;
-		if (push_file(lx, g.gl_pathv[i], from, line, err,
-		    errlen) == -1) {
-			globfree(&g);
-			return -1;
+	f->including = true;
+	f->next_match = 0;
+	f->include_line = line;
+	return next_match(lx, f, err, errlen);
+}
+
+/* Opens the next file of f's include, if one is left. */
+static int
+next_match(struct mlex *lx, struct mfile *f, char *err, size_t errlen)
+{
+	struct stat st;
+	int depth = lx->depth;
+
+	while (f->including && lx->depth == depth) {
+		const char *path;
+
+		if (f->next_match == f->matches.gl_pathc) {
+			globfree(&f->matches);
+			f->including = false;
+			break;
 		}
+		path = f->matches.gl_pathv[f->next_match++];
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			continue;
+		if (push_file(lx, path, f->path, f->include_line, err,
+		    errlen) == -1)
+			return -1;
 	}
-	globfree(&g);
 	return 0;
 }
 
@@ -409,7 +438,7 @@ mlex_next(struct mlex *lx, struct mtok *t, char *err, size_t errlen)
 {
 	for (;;) {
 		struct mfile *f;
-		char *from, *pattern;
+		char *pattern;
 		int line, rc;
 
 		f = &lx->stack[lx->depth - 1];
@@ -421,21 +450,23 @@ mlex_next(struct mlex *lx, struct mtok *t, char *err, size_t errlen)
 			free(f->text);
 			f->text = NULL;
 			lx->depth--;
+			if (next_match(lx, &lx->stack[lx->depth - 1], err,
+			    errlen) == -1)
+				return -1;
 			continue;
 		}
 		if (t->kind != MTOK_WORD || strcasecmp(t->text, "include") != 0)
 			return 0;
-		from = f->path;
 		line = t->line;
 		if (scan(lx, f, t, err, errlen) == -1)
 			return -1;
 		if (t->kind != MTOK_WORD && t->kind != MTOK_STRING)
-			return lx_error(err, errlen, from, line, "include "
+			return lx_error(err, errlen, f->path, line, "include "
 			    "needs a file name or a glob");
 		if ((pattern = strdup(lx->tok)) == NULL)
-			return lx_error(err, errlen, from, line, "out of "
+			return lx_error(err, errlen, f->path, line, "out of "
 			    "memory");
-		rc = include(lx, pattern, from, line, err, errlen);
+		rc = include(lx, f, pattern, line, err, errlen);
 		free(pattern);
 		if (rc == -1)
 			return -1;
