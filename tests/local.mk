@@ -104,6 +104,7 @@ EXTRA_DIST += tests/integration/run
 dist-hook:
 	mkdir -p $(distdir)/tests/integration
 	cp -p $(srcdir)/tests/integration/*.py $(distdir)/tests/integration/
+	cp -pR $(srcdir)/tests/integration/fixtures $(distdir)/tests/integration/
 	cp -pR $(srcdir)/tests/xen $(distdir)/tests/
 AM_TESTS_ENVIRONMENT = \
 	YAOKI_BUILDDIR='$(abs_top_builddir)'; export YAOKI_BUILDDIR; \
