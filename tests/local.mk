@@ -76,6 +76,17 @@ tests_unit_test_supervisor_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_supervisor_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_supervisor_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
 
+# The monit importer: tokenizer, parser, translation pieces, writer.
+check_PROGRAMS += tests/unit/test_import
+tests_unit_test_import_SOURCES = tests/unit/test_import.c \
+	tests/unit/scratch.c tests/unit/scratch.h
+tests_unit_test_import_CPPFLAGS = $(AM_CPPFLAGS) $(IMPORT_INC) \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_import_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_import_LDADD = libykimport.a libykbase.a $(CMOCKA_LIBS) \
+	$(CONFUSE_LIBS) $(CURL_LIBS)
+
+TESTS += tests/unit/test_import
 TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
 	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base \
 	tests/unit/test_recovery tests/unit/test_supervisor \
@@ -93,6 +104,7 @@ EXTRA_DIST += tests/integration/run
 dist-hook:
 	mkdir -p $(distdir)/tests/integration
 	cp -p $(srcdir)/tests/integration/*.py $(distdir)/tests/integration/
+	cp -pR $(srcdir)/tests/integration/fixtures $(distdir)/tests/integration/
 	cp -pR $(srcdir)/tests/xen $(distdir)/tests/
 AM_TESTS_ENVIRONMENT = \
 	YAOKI_BUILDDIR='$(abs_top_builddir)'; export YAOKI_BUILDDIR; \
