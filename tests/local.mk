@@ -69,6 +69,13 @@ tests_unit_test_recovery_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_recovery_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_recovery_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
 
+check_PROGRAMS += tests/unit/test_writer
+tests_unit_test_writer_SOURCES = tests/unit/test_writer.c \
+	tests/unit/scratch.c tests/unit/scratch.h
+tests_unit_test_writer_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_writer_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_writer_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
+
 check_PROGRAMS += tests/unit/test_supervisor
 tests_unit_test_supervisor_SOURCES = tests/unit/test_supervisor.c \
 	tests/unit/stub_hv.c tests/unit/stub_hv.h
@@ -79,6 +86,7 @@ tests_unit_test_supervisor_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
 TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
 	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base \
 	tests/unit/test_recovery tests/unit/test_supervisor \
+	tests/unit/test_writer \
 	tests/unit/test_xlmon tests/unit/test_xlproc
 endif
 
