@@ -39,6 +39,12 @@
 #include "log.h"
 #include "recovery.h"
 
+/*
+ * A list kept longer than this while the intent record was written (a slow
+ * disk) is read again: the destroy acts on a fresh look at the domain.
+ */
+#define KEPT_LIST_MAX_S 0.5
+
 struct recovery_queue {
 	struct event_base *base;
 	struct hv *hv;
@@ -74,6 +80,7 @@ struct recovery {
 	bool list_kept;                  /* the first list, back before the
 	                                    intent record was on disk: */
 	int kept_err;
+	double kept_at;
 	struct hv_dominfo *kept_doms;
 	size_t kept_n;
 };
@@ -289,7 +296,12 @@ intent_written(void *arg, int err)
 	if (r->intent == INTENT_FAILED)
 		finish(r, RECOVERY_NO_INTENT, -1, "cannot write the intent "
 		    "record; nothing destroyed");
-	else
+	else if (yk_now_s() - r->kept_at > KEPT_LIST_MAX_S) {
+		log_info("%s: the intent record took %.1f s to reach the disk; "
+		    "looking at the domains again", r->name,
+		    yk_now_s() - r->kept_at);
+		relist_before_acting(r);
+	} else
 		act_on_list(r, r->kept_err, doms, r->kept_n);
 	free(doms);
 }
@@ -300,6 +312,7 @@ keep_list(struct recovery *r, int err, const struct hv_dominfo *doms,
     size_t n)
 {
 	r->list_kept = true;
+	r->kept_at = yk_now_s();
 	r->kept_err = err;
 	r->kept_n = err == 0 ? n : 0;
 	if (r->kept_n == 0)

@@ -102,7 +102,7 @@ struct recovery_owner {
 	/* Writes the durable intent record before anything is destroyed,
 	 * off the loop, and calls written(warg, err) once it is on disk.
 	 * The list before acting runs meanwhile; nothing is destroyed before
-	 * both are back. A failed write ends the recovery
+	 * both are back (a list kept over half a second is read again). A failed write ends the recovery
 	 * RECOVERY_NO_INTENT without destroying anything. */
 	void (*intent)(void *arg, int domid, recovery_written_fn *written,
 	    void *warg);

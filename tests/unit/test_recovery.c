@@ -381,6 +381,29 @@ test_intent_failure_after_the_list(void **state)
 	    "durable:web01:5 done:web01:no_intent:-1 ");
 }
 
+/* A list kept long while the record was written is read again before acting. */
+static void
+test_stale_list_read_again(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_intent = true };
+	struct timespec ts = { 0, 600 * 1000 * 1000 };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	/* Meanwhile an operator started another incarnation. */
+	stub_hv_set(&f->st, 0, "web01", 7, HV_RUNNING, YK_SD_UNKNOWN);
+	nanosleep(&ts, NULL);
+	owner_release_intent(&o);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_ADOPTED);
+	assert_int_equal(o.out.domid, 7);
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "durable:web01:0 list done:web01:adopted:7 ");
+}
+
 /* A slow intent write is the prepare step's time; the steps still add up. */
 static void
 test_steps_add_up_with_a_slow_intent(void **state)
@@ -658,6 +681,7 @@ main(void)
 		T(test_destroy_waits_for_the_list),
 		T(test_intent_failure_after_the_list),
 		T(test_steps_add_up_with_a_slow_intent),
+		T(test_stale_list_read_again),
 		T(test_migration_away_cancels_before_destroy),
 		T(test_xl_migrate_first_phase_refuses_the_destroy),
 		T(test_steps_add_up),
