@@ -96,7 +96,7 @@ EXTRA_DIST += tests/check-layers
 
 # Integration: pytest drives the real binaries from the build tree.
 TESTS += tests/integration/run
-EXTRA_DIST += tests/integration/run
+EXTRA_DIST += tests/integration/run tests/integration/slowfsync.c
 # Every pytest file of tests/integration goes into the tarball.
 dist-hook:
 	mkdir -p $(distdir)/tests/integration

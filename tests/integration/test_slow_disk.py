@@ -139,3 +139,22 @@ def test_destroy_waits_for_the_intent_fsync(sim_factory, yaokid_factory,
     steps = re.search(r"web01: recovery steps: prepare ([\d.]+) ms", y.log())
     assert steps and float(steps[1]) >= DELAY_MS * 0.8, y.log()[-3000:]
     assert all(f[3] != y.proc.pid for f in fsyncs(log)), fsyncs(log)
+
+
+def test_stop_writes_what_is_queued(sim_factory, yaokid_factory, tmp_path,
+                                    shim):
+    """SIGTERM while a state save waits on the slow disk: yaokid exits 0
+    only once it is written."""
+    log = tmp_path / "fsync.log"
+    sim = sim_factory(["web01"])
+    y = yaokid_factory(sim, {"web01": {}})
+    y.start(env=slow_env(shim, y, log, y.state_dir))
+    y.wait_state("web01", "healthy", timeout=30)
+    assert y.ctl("pause", "web01").returncode == 0
+    t = time.monotonic()
+    assert y.stop() == 0
+    took = time.monotonic() - t
+    rec = y.state_record("web01")
+    assert rec is not None and rec["maintenance"] is True, rec
+    assert "signal 15: stopping after the recoveries and file writes in " \
+        "progress" in y.log() or took >= DELAY_MS / 1000 * 0.5, y.log()[-2000:]
