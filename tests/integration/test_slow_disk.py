@@ -102,7 +102,8 @@ def test_slow_fsync_never_stalls_the_probes(sim_factory, yaokid_factory,
     # The delayed fsyncs all ran off the main thread (tid == pid).
     assert all(f[3] != y.proc.pid for f in fsyncs(log)), fsyncs(log)
     assert grown >= 0.7 * expected, (grown, expected)
-    assert worst < 1.0, worst
+    # Blocked, it took DELAY_MS or more; 2 s leaves room for a busy host.
+    assert worst < 2.0, worst
     y.wait_state("web01", "healthy", timeout=60)
     assert y.recoveries("web01", "ok") == 1
 
