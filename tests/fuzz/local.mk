@@ -28,7 +28,8 @@ FUZZ_SUP = $(srcdir)/supervisor/supervisor.c $(srcdir)/supervisor/recovery.c \
 	$(srcdir)/supervisor/metrics.c $(srcdir)/supervisor/status_json.c \
 	$(srcdir)/supervisor/latency.c $(srcdir)/supervisor/sm.c \
 	$(srcdir)/supervisor/hold.c \
-	$(srcdir)/supervisor/hv/hv_types.c $(srcdir)/base/clock.c \
+	$(srcdir)/supervisor/hv/hv_types.c $(srcdir)/supervisor/hv/hv_toolsop.c \
+	$(srcdir)/base/clock.c \
 	$(srcdir)/base/unix_socket.c $(srcdir)/probes/http.c
 FUZZ_SIM = $(srcdir)/base/unix_socket.c $(srcdir)/sim/sim_cmd.c $(srcdir)/sim/sim_domain.c \
 	$(srcdir)/sim/sim_guest.c $(srcdir)/sim/sim_prog.c $(srcdir)/sim/sim_conf.c
