@@ -30,6 +30,9 @@ struct owner {
 	bool hold_intent;           /* its end waits for owner_release_intent */
 	recovery_written_fn *written;   /* the intent write still out */
 	void *warg;
+	bool hold_creating;         /* the "creating" mark's end waits */
+	recovery_written_fn *marked;    /* ... for owner_release_mark */
+	void *marg;
 	int ndone;
 	struct recovery_outcome out;
 	char why[300];
@@ -118,7 +121,24 @@ o_creating(void *arg, recovery_written_fn *written, void *warg)
 	struct owner *o = arg;
 
 	stub_note("creating:%s", o->name);
+	if (o->hold_creating) {
+		o->marked = written;
+		o->marg = warg;
+		return;
+	}
 	written(warg, 0);
+}
+
+/* The held "creating" mark is on disk now. */
+static void
+owner_release_mark(struct owner *o)
+{
+	recovery_written_fn *marked = o->marked;
+
+	assert_non_null(marked);
+	o->marked = NULL;
+	stub_note("marked:%s", o->name);
+	marked(o->marg, 0);
 }
 
 static void
@@ -404,6 +424,27 @@ test_stale_list_read_again(void **state)
 	    "durable:web01:0 list done:web01:adopted:7 ");
 }
 
+/* The create starts only once the "creating" mark is on disk. */
+static void
+test_create_waits_for_the_mark(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_creating = true };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	assert_non_null(strstr(stub_log, "creating:web01 "));
+	assert_null(strstr(stub_log, "create:"));
+	assert_int_equal(o.ndone, 0);
+	owner_release_mark(&o);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	assert_non_null(strstr(stub_log, "creating:web01 marked:web01 "
+	    "create:{cfg} "));
+}
+
 /* A slow intent write is the prepare step's time; the steps still add up. */
 static void
 test_steps_add_up_with_a_slow_intent(void **state)
@@ -682,6 +723,7 @@ main(void)
 		T(test_intent_failure_after_the_list),
 		T(test_steps_add_up_with_a_slow_intent),
 		T(test_stale_list_read_again),
+		T(test_create_waits_for_the_mark),
 		T(test_migration_away_cancels_before_destroy),
 		T(test_xl_migrate_first_phase_refuses_the_destroy),
 		T(test_steps_add_up),

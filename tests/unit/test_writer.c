@@ -220,10 +220,14 @@ test_waited_write_is_a_barrier(void **state)
 	submit(f, "state", "s2", WRITER_COALESCE, NULL);
 	submit(f, "state", "s3", WRITER_COALESCE, NULL);
 	submit(f, "state", "intent2", 0, "intent2");
+	/* Without the flag, on either side, nothing merges. */
+	submit(f, "other", "x1", 0, NULL);
+	submit(f, "other", "x2", WRITER_COALESCE, NULL);
+	submit(f, "other", "x3", 0, NULL);
 	gate(false);
 	assert_true(loop_until_idle(f));
 	assert_string_equal(disk_log, "busy=0 state=s1 state=intent state=s3 "
-	    "state=intent2 ");
+	    "state=intent2 other=x1 other=x2 other=x3 ");
 	assert_string_equal(ends, "intent:state:0 intent2:state:0 ");
 }
 
