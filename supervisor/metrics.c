@@ -2,8 +2,9 @@
  * metrics.c - renders the Prometheus text exposition format (version 0.0.4):
  * state per domain, probe and recovery counters, the probe-latency
  * histogram, recovery budgets and last-activity times, the hold flag and
- * build info; and writes them to metrics_file atomically (on the writer
- * thread, writer.h: never blocking the loop), never through
+ * build info; and writes them to metrics_file atomically (on a writer
+ * thread of its own, writer.h: never blocking the loop nor the state
+ * files), never through
  * a link planted in its directory and never into a directory that others
  * may write (unless sticky). Domain names are
  * restricted by the configuration to [A-Za-z0-9_.-], so label values need
@@ -206,7 +207,7 @@ metrics_write_file(const struct sup *s)
 	metrics_render(s, buf);
 	len = evbuffer_get_length(buf);
 	text = (char *)evbuffer_pullup(buf, -1);
-	writer_submit(s->writer, s->cfg->metrics_file, text, len, 0644,
+	writer_submit(s->metrics_writer, s->cfg->metrics_file, text, len, 0644,
 	    WRITER_COALESCE, metrics_written, NULL);
 	evbuffer_free(buf);
 }

@@ -207,7 +207,7 @@ bool
 sup_busy(const struct sup *s)
 {
 	return recovery_running_count(s->recoveries) > 0 ||
-	    writer_busy(s->writer);
+	    writer_busy(s->writer) || writer_busy(s->metrics_writer);
 }
 
 /* ---- stepping the state machine ----------------------------------------- */
@@ -1538,6 +1538,7 @@ sup_new(struct event_base *base, struct yk_config *cfg, struct hv *hv)
 	TAILQ_INIT(&s->domains);
 	s->recoveries = recovery_queue_new(base, hv, cfg->max_parallel_recoveries);
 	s->writer = writer_new(base, NULL);
+	s->metrics_writer = writer_new(base, NULL);
 	if (gethostname(s->host, sizeof(s->host) - 1) == -1)
 		snprintf(s->host, sizeof(s->host), "localhost");
 	s->probes = probe_engine_new(base);
@@ -1660,6 +1661,7 @@ sup_free(struct sup *s)
 	recovery_queue_free(s->recoveries);
 	/* The writes still queued end here (blocking): yaokid is exiting. */
 	writer_free(s->writer);
+	writer_free(s->metrics_writer);
 	event_free(s->list_timer);
 	probe_engine_free(s->probes);
 	free(s);

@@ -108,7 +108,9 @@ struct sup {
 	uint64_t hooks_suppressed;       /* mass-failure runs refused by it */
 	char host[256];
 	struct recovery_queue *recoveries;   /* recovery.h */
-	struct writer *writer;           /* state and metrics files (writer.h) */
+	struct writer *writer;           /* state_dir's files (writer.h) */
+	struct writer *metrics_writer;   /* metrics_file, apart: a slow textfile
+	                                    directory never delays the intent */
 	struct yk_latency latency;       /* probe durations, for metrics */
 	/* the daemon's reload entry point (yaokid.c) */
 	int (*reload)(struct sup *s, char *err, size_t errlen);
