@@ -13,6 +13,7 @@ libykcore_a_SOURCES = \
 	supervisor/supervisor.c supervisor/supervisor.h \
 	supervisor/recovery.c supervisor/recovery.h \
 	supervisor/persist.c supervisor/persist.h \
+	supervisor/writer.c supervisor/writer.h \
 	supervisor/control.c supervisor/control.h \
 	supervisor/hook.c supervisor/hook.h \
 	supervisor/metrics.c supervisor/metrics.h \

@@ -2,7 +2,9 @@
  * metrics.c - renders the Prometheus text exposition format (version 0.0.4):
  * state per domain, probe and recovery counters, the probe-latency
  * histogram, recovery budgets and last-activity times, the hold flag and
- * build info; and writes them to metrics_file atomically, never through
+ * build info; and writes them to metrics_file atomically (on a writer
+ * thread of its own, writer.h: never blocking the loop nor the state
+ * files), never through
  * a link planted in its directory and never into a directory that others
  * may write (unless sticky). Domain names are
  * restricted by the configuration to [A-Za-z0-9_.-], so label values need
@@ -26,6 +28,7 @@
 #include "recovery.h"
 #include "file.h"
 #include "supervisor.h"
+#include "writer.h"
 
 static void
 render_states(const struct sup *s, struct evbuffer *out)
@@ -174,6 +177,21 @@ warn_untrusted_dir(const char *path)
 		    "be trusted", path, dir);
 }
 
+static void
+metrics_written(void *arg, const char *path, int err)
+{
+	(void)arg;
+	if (err == 0)
+		return;
+	if (err == EPERM)
+		warn_untrusted_dir(path);
+	else {
+		errno = err;
+		log_warn("cannot write metrics_file %s", path);
+	}
+}
+
+/* Off the loop: a newer text replaces one the writer has not begun. */
 void
 metrics_write_file(const struct sup *s)
 {
@@ -189,12 +207,7 @@ metrics_write_file(const struct sup *s)
 	metrics_render(s, buf);
 	len = evbuffer_get_length(buf);
 	text = (char *)evbuffer_pullup(buf, -1);
-	if (yk_file_write_atomic(s->cfg->metrics_file, text, len, 0644) == -1) {
-		if (errno == EPERM)
-			warn_untrusted_dir(s->cfg->metrics_file);
-		else
-			log_warn("cannot write metrics_file %s",
-			    s->cfg->metrics_file);
-	}
+	writer_submit(s->metrics_writer, s->cfg->metrics_file, text, len, 0644,
+	    WRITER_COALESCE, metrics_written, NULL);
 	evbuffer_free(buf);
 }

@@ -389,14 +389,24 @@ persist_load(const char *dir, const char *name, struct yk_persist *p)
 	return 1;
 }
 
-int
-persist_save(const char *dir, const char *name, const struct yk_persist *p)
+void
+persist_state_path(char *buf, size_t len, const char *dir, const char *name)
 {
-	char path[PATH_MAX];
+	state_path(buf, len, dir, name, "state.json");
+}
+
+void
+persist_config_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	state_path(buf, len, dir, name, "domain.json");
+}
+
+char *
+persist_record_text(const char *name, const struct yk_persist *p)
+{
 	struct json_object *o, *hist, *intent;
-	const char *text;
+	char *text;
 	unsigned i;
-	int rc;
 
 	o = json_object_new_object();
 	json_object_object_add(o, "format", json_object_new_int(STATE_FORMAT));
@@ -426,12 +436,26 @@ persist_save(const char *dir, const char *name, const struct yk_persist *p)
 		json_object_object_add(o, "intent", intent);
 	} else
 		json_object_object_add(o, "intent", NULL);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	state_path(path, sizeof(path), dir, name, "state.json");
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (text == NULL)
+		fatalx("out of memory");
+	return text;
+}
+
+int
+persist_save(const char *dir, const char *name, const struct yk_persist *p)
+{
+	char path[PATH_MAX];
+	char *text;
+	int rc;
+
+	text = persist_record_text(name, p);
+	persist_state_path(path, sizeof(path), dir, name);
 	rc = yk_file_write_atomic(path, text, strlen(text), 0600);
 	if (rc == -1)
 		log_warn("%s: cannot save state to %s", name, path);
-	json_object_put(o);
+	free(text);
 	return rc;
 }
 

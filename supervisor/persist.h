@@ -2,7 +2,9 @@
  * persist.h - yaokid's persistent state under state_dir: per-domain records
  * (recovery history, flags, the recovery intent) and captured domain
  * configurations. Every write is atomic (temporary file, fsync, rename,
- * fsync of the directory), mode 0600.
+ * fsync of the directory), mode 0600. yaokid itself writes through
+ * writer.h (off the loop) with the paths and text given here; the
+ * persist_save* functions write at once, blocking.
  */
 #ifndef YK_PERSIST_H
 #define YK_PERSIST_H
@@ -50,6 +52,13 @@ int persist_dir_prepare(const char *dir, char *err, size_t errlen);
  */
 int persist_load(const char *dir, const char *name, struct yk_persist *p);
 int persist_save(const char *dir, const char *name, const struct yk_persist *p);
+/* NAME's record as persist_save writes it (malloc'ed). */
+char *persist_record_text(const char *name, const struct yk_persist *p);
+/* Where NAME's record and its captured configuration live. */
+void persist_state_path(char *buf, size_t len, const char *dir,
+    const char *name);
+void persist_config_path(char *buf, size_t len, const char *dir,
+    const char *name);
 
 /* The captured configuration (JSON text); NULL when none or unreadable. */
 char *persist_load_config(const char *dir, const char *name);

@@ -10,10 +10,13 @@
  * back through done(), which supervisor.c applies to its domain.
  *
  * One recovery: get the configuration -> write the intent record (so that
- * a yaokid killed midway finishes the job after a restart) -> re-list and look
- * the domain up by name -> destroy the old incarnation if it exists (the
- * hypervisor completes once it is gone) -> create from the configuration
- * -> done. Every step is asynchronous; nothing here blocks the loop.
+ * a yaokid killed midway finishes the job after a restart) and, at the
+ * same time, re-list and look the domain up by name -> once both are back
+ * (the list is kept until the record is on disk), destroy the old
+ * incarnation if it exists (the hypervisor completes once it is gone) ->
+ * mark the record "creating" (on disk) -> create from the configuration
+ * -> done. Every step is asynchronous; nothing here blocks the loop (the
+ * owner's writes run on its writer thread).
  *
  * For the kill -9 tests, YAOKI_FAILPOINT may name steps (comma-separated:
  * "intent", "create", "created") at which yaokid stops itself with SIGSTOP,
@@ -35,6 +38,12 @@
 #include "hv.h"
 #include "log.h"
 #include "recovery.h"
+
+/*
+ * A list kept longer than this while the intent record was written (a slow
+ * disk) is read again: the destroy acts on a fresh look at the domain.
+ */
+#define KEPT_LIST_MAX_S 0.5
 
 struct recovery_queue {
 	struct event_base *base;
@@ -67,15 +76,26 @@ struct recovery {
 	char *config_json;
 	char uuid[40];                   /* of the incarnation to destroy */
 	enum hv_tools_op xen_op;         /* what ended it, when Xen's tools did */
+	enum { INTENT_WRITING, INTENT_DURABLE, INTENT_FAILED } intent;
+	bool list_kept;                  /* the first list, back before the
+	                                    intent record was on disk: */
+	int kept_err;
+	double kept_at;
+	struct hv_dominfo *kept_doms;
+	size_t kept_n;
 };
 
 static void start(struct recovery *r);
+static void intent_written(void *arg, int err);
 static void relist_before_acting(struct recovery *r);
 static void relisted_cb(void *arg, int err, const struct hv_dominfo *doms,
     size_t n);
+static void act_on_list(struct recovery *r, int err,
+    const struct hv_dominfo *doms, size_t n);
 static void destroy_step(struct recovery *r);
 static void destroyed_cb(void *arg, int err, const char *errmsg);
 static void create_step(struct recovery *r);
+static void marked_cb(void *arg, int err);
 static void created_cb(void *arg, int err, int domid, const char *errmsg);
 static void finish(struct recovery *r, enum recovery_result result, int domid,
     const char *why);
@@ -112,6 +132,7 @@ recovery_queue_stop(struct recovery_queue *q)
 static void
 recovery_free(struct recovery *r)
 {
+	free(r->kept_doms);
 	free(r->config_json);
 	free(r->name);
 	free(r);
@@ -240,19 +261,65 @@ start(struct recovery *r)
 		finish(r, RECOVERY_GAVE_UP, -1, why);
 		return;
 	}
-	if (r->owner->intent(r->arg, r->domid) == -1) {
+	step_done(r, RECOVERY_STEP_PREPARE);
+	/*
+	 * The intent record's fsync and the list run at the same time; the
+	 * destroy waits for both (intent_written, relisted_cb). No grace
+	 * period here: whether an xl monitor acts on a shutdown is known
+	 * (hv_dominfo.monitored) and the state machine waits for it before
+	 * it asks for a recovery.
+	 */
+	r->intent = INTENT_WRITING;
+	r->owner->intent(r->arg, r->domid, intent_written, r);
+	relist_before_acting(r);
+}
+
+/*
+ * The intent record is on disk (or could not be written). If the first
+ * list is back already, the recovery goes on from it now.
+ */
+static void
+intent_written(void *arg, int err)
+{
+	struct recovery *r = arg;
+	struct hv_dominfo *doms;
+
+	step_done(r, RECOVERY_STEP_PREPARE);
+	r->intent = err == 0 ? INTENT_DURABLE : INTENT_FAILED;
+	if (err == 0)
+		yk_failpoint("intent", r->name);
+	if (!r->list_kept)
+		return;                 /* relisted_cb goes on when it is back */
+	r->list_kept = false;
+	doms = r->kept_doms;
+	r->kept_doms = NULL;
+	if (r->intent == INTENT_FAILED)
 		finish(r, RECOVERY_NO_INTENT, -1, "cannot write the intent "
 		    "record; nothing destroyed");
+	else if (yk_now_s() - r->kept_at > KEPT_LIST_MAX_S) {
+		log_info("%s: the intent record took %.1f s to reach the disk; "
+		    "looking at the domains again", r->name,
+		    yk_now_s() - r->kept_at);
+		relist_before_acting(r);
+	} else
+		act_on_list(r, r->kept_err, doms, r->kept_n);
+	free(doms);
+}
+
+/* The first list came back before the intent record is on disk. */
+static void
+keep_list(struct recovery *r, int err, const struct hv_dominfo *doms,
+    size_t n)
+{
+	r->list_kept = true;
+	r->kept_at = yk_now_s();
+	r->kept_err = err;
+	r->kept_n = err == 0 ? n : 0;
+	if (r->kept_n == 0)
 		return;
-	}
-	step_done(r, RECOVERY_STEP_PREPARE);
-	yk_failpoint("intent", r->name);
-	/*
-	 * No grace period here: whether an xl monitor acts on a shutdown is
-	 * known (hv_dominfo.monitored) and the state machine waits for it
-	 * before it asks for a recovery.
-	 */
-	relist_before_acting(r);
+	if ((r->kept_doms = calloc(n, sizeof(*doms))) == NULL)
+		fatalx("out of memory");
+	memcpy(r->kept_doms, doms, n * sizeof(*doms));
 }
 
 /*
@@ -290,12 +357,32 @@ static void
 relisted_cb(void *arg, int err, const struct hv_dominfo *doms, size_t n)
 {
 	struct recovery *r = arg;
+
+	step_done(r, RECOVERY_STEP_LIST);
+	switch (r->intent) {
+	case INTENT_WRITING:
+		keep_list(r, err, doms, n);     /* intent_written goes on */
+		return;
+	case INTENT_FAILED:
+		finish(r, RECOVERY_NO_INTENT, -1, "cannot write the intent "
+		    "record; nothing destroyed");
+		return;
+	case INTENT_DURABLE:
+		break;
+	}
+	act_on_list(r, err, doms, n);
+}
+
+/* The intent record is on disk and the list is back: act on what it says. */
+static void
+act_on_list(struct recovery *r, int err, const struct hv_dominfo *doms,
+    size_t n)
+{
 	const struct hv_dominfo *found = NULL;
 	struct hv_named named;
 	enum hv_tools_op op;
 	char why[200];
 
-	step_done(r, RECOVERY_STEP_LIST);
 	if (r->cancelled && !r->destroyed) {
 		/* Nothing was destroyed yet: nothing is owed. */
 		finish(r, RECOVERY_CANCELLED, -1, "no longer configured");
@@ -406,11 +493,23 @@ destroyed_cb(void *arg, int err, const char *errmsg)
 	relist_before_acting(r);
 }
 
+/*
+ * The record says "creating" before the create starts: a yaokid killed
+ * during the create then knows that a paused NAME is its own, half-built.
+ */
 static void
 create_step(struct recovery *r)
 {
 	r->t_destroyed = yk_now_s();
-	r->owner->creating(r->arg);
+	r->owner->creating(r->arg, marked_cb, r);
+}
+
+static void
+marked_cb(void *arg, int err)
+{
+	struct recovery *r = arg;
+
+	(void)err;      /* logged by the owner; the create is owed anyway */
 	step_done(r, RECOVERY_STEP_MARK);
 	yk_failpoint("create", r->name);
 	log_notice("%s: creating the domain again", r->name);

@@ -1,7 +1,8 @@
 /*
  * recovery.h - recovery orchestration, apart from what it recovers: a queue
  * (at most max_parallel recoveries at once, the rest in line) and the steps
- * of one recovery: intent record -> re-list -> destroy -> re-list -> create,
+ * of one recovery: intent record and re-list (at the same time, both
+ * awaited) -> destroy -> re-list -> create mark -> create,
  * ending in exactly one outcome. Every re-list is a decision point: Xen's
  * own tools at work on the domain (a migration, a save) end the recovery
  * before anything more is destroyed or created, another incarnation found
@@ -59,10 +60,13 @@ enum recovery_result {
  * its callback arrives; the lists before and after the destroy add up).
  */
 enum recovery_step {
-	RECOVERY_STEP_PREPARE,     /* the configuration, the intent record */
-	RECOVERY_STEP_LIST,        /* the hypervisor's lists before acting */
+	RECOVERY_STEP_PREPARE,     /* the configuration, the intent record (on
+	                              disk; it runs beside the first list: its
+	                              time beyond the list's) */
+	RECOVERY_STEP_LIST,        /* the hypervisor's lists before acting (the
+	                              first one: its time beyond the intent's) */
 	RECOVERY_STEP_DESTROY,     /* the checks, the destroy, until gone */
-	RECOVERY_STEP_MARK,        /* the intent record says "creating" */
+	RECOVERY_STEP_MARK,        /* the intent record says "creating", on disk */
 	RECOVERY_STEP_CREATE,      /* parse, build, unpause */
 	RECOVERY_NSTEPS
 };
@@ -83,18 +87,30 @@ struct recovery_outcome {
 /* The step's name, for logs ("prepare", "lists", ...). */
 const char *recovery_step_name(enum recovery_step step);
 
+/*
+ * A write the recovery waits for has ended: err 0 (on disk, fsync'ed,
+ * renamed into place) or an errno. Called exactly once, on the loop, and
+ * may be called before the call that asked for the write returns.
+ */
+typedef void recovery_written_fn(void *warg, int err);
+
 /* The owner's side; arg is the one given to recovery_enqueue. */
 struct recovery_owner {
 	/* The configuration JSON to create from (malloc'ed), read when the
 	 * recovery starts; NULL with why set: the recovery gives up. */
 	char *(*config)(void *arg, char *why, size_t whylen);
-	/* Writes the durable intent record before anything is destroyed.
-	 * 0, or -1 if it could not be written: the recovery then ends
+	/* Writes the durable intent record before anything is destroyed,
+	 * off the loop, and calls written(warg, err) once it is on disk.
+	 * The list before acting runs meanwhile; nothing is destroyed before
+	 * both are back (a list kept over half a second is read again). A failed write ends the recovery
 	 * RECOVERY_NO_INTENT without destroying anything. */
-	int (*intent)(void *arg, int domid);
+	void (*intent)(void *arg, int domid, recovery_written_fn *written,
+	    void *warg);
 	/* The create is about to start: the intent record says so (a
-	 * paused domain found after a crash of yaokid is then half-built). */
-	void (*creating)(void *arg);
+	 * paused domain found after a crash of yaokid is then half-built);
+	 * the create starts once written(warg, err) was called. A failed
+	 * write is the owner's to log: the create, owed, still starts. */
+	void (*creating)(void *arg, recovery_written_fn *written, void *warg);
 	/* The incarnation the recovery acts on is now domid (-1: none). */
 	void (*domid)(void *arg, int domid);
 	/* domid (uuid) is about to be destroyed by yaokid itself. */

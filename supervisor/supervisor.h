@@ -108,6 +108,9 @@ struct sup {
 	uint64_t hooks_suppressed;       /* mass-failure runs refused by it */
 	char host[256];
 	struct recovery_queue *recoveries;   /* recovery.h */
+	struct writer *writer;           /* state_dir's files (writer.h) */
+	struct writer *metrics_writer;   /* metrics_file, apart: a slow textfile
+	                                    directory never delays the intent */
 	struct yk_latency latency;       /* probe durations, for metrics */
 	/* the daemon's reload entry point (yaokid.c) */
 	int (*reload)(struct sup *s, char *err, size_t errlen);
@@ -144,7 +147,7 @@ void sup_capture(struct sup_domain *d);
 void sup_domain_save(struct sup_domain *d);
 /* Asks for a hypervisor list soon (coalesced). */
 void sup_request_list(struct sup *s);
-/* True when recoveries are in flight (used for a clean stop). */
+/* True when recoveries or file writes are in flight (for a clean stop). */
 bool sup_busy(const struct sup *s);
 
 #endif

@@ -346,7 +346,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_notice("signal %d: stopping%s", (int)sig, sup_busy(yk.sup) ?
-	    " after the recoveries in progress" : "");
+	    " after the recoveries and file writes in progress" : "");
 	notify("STOPPING=1");
 	sup_stop(yk.sup);
 	yk.stop_deadline = yk_now_ms() + STOP_GRACE_MS;

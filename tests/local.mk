@@ -69,6 +69,13 @@ tests_unit_test_recovery_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_recovery_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_recovery_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
 
+check_PROGRAMS += tests/unit/test_writer
+tests_unit_test_writer_SOURCES = tests/unit/test_writer.c \
+	tests/unit/scratch.c tests/unit/scratch.h
+tests_unit_test_writer_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_writer_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_writer_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS) $(CORE_EXT_LIBS)
+
 check_PROGRAMS += tests/unit/test_supervisor
 tests_unit_test_supervisor_SOURCES = tests/unit/test_supervisor.c \
 	tests/unit/stub_hv.c tests/unit/stub_hv.h
@@ -90,6 +97,7 @@ TESTS += tests/unit/test_import
 TESTS += tests/unit/test_config tests/unit/test_sm tests/unit/test_probe \
 	tests/unit/test_proto tests/unit/test_persist tests/unit/test_base \
 	tests/unit/test_recovery tests/unit/test_supervisor \
+	tests/unit/test_writer \
 	tests/unit/test_xlmon tests/unit/test_xlproc
 endif
 
@@ -99,7 +107,7 @@ EXTRA_DIST += tests/check-layers
 
 # Integration: pytest drives the real binaries from the build tree.
 TESTS += tests/integration/run
-EXTRA_DIST += tests/integration/run
+EXTRA_DIST += tests/integration/run tests/integration/slowfsync.c
 # Every pytest file of tests/integration goes into the tarball.
 dist-hook:
 	mkdir -p $(distdir)/tests/integration

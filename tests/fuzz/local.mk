@@ -15,18 +15,21 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	$(DEFS) $(AM_CPPFLAGS) $(CORE_INC) -I$(top_srcdir)/sim \
 	$(CONFUSE_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) $(JSONC_CFLAGS)
-FUZZ_LIBS = $(CONFUSE_LIBS) $(CURL_LIBS) $(EVENT_LIBS) $(JSONC_LIBS)
+FUZZ_LIBS = $(CONFUSE_LIBS) $(CURL_LIBS) $(EVENT_LIBS) $(JSONC_LIBS) \
+	$(PTHREAD_LIBS)
 FUZZ_CC = $(CLANG) $(FUZZ_CFLAGS) -o $@
 FUZZ_CONF = $(srcdir)/conf/config.c $(srcdir)/base/duration.c \
 	$(srcdir)/base/status_set.c $(srcdir)/base/log.c $(srcdir)/base/file.c \
 	$(srcdir)/base/text.c $(srcdir)/base/failpoint.c \
 	$(srcdir)/supervisor/proto/control_proto.c
 FUZZ_SUP = $(srcdir)/supervisor/supervisor.c $(srcdir)/supervisor/recovery.c \
-	$(srcdir)/supervisor/persist.c $(srcdir)/supervisor/hook.c \
+	$(srcdir)/supervisor/persist.c $(srcdir)/supervisor/writer.c \
+	$(srcdir)/supervisor/hook.c \
 	$(srcdir)/supervisor/metrics.c $(srcdir)/supervisor/status_json.c \
 	$(srcdir)/supervisor/latency.c $(srcdir)/supervisor/sm.c \
 	$(srcdir)/supervisor/hold.c \
-	$(srcdir)/supervisor/hv/hv_types.c $(srcdir)/base/clock.c \
+	$(srcdir)/supervisor/hv/hv_types.c $(srcdir)/supervisor/hv/hv_toolsop.c \
+	$(srcdir)/base/clock.c \
 	$(srcdir)/base/unix_socket.c $(srcdir)/probes/http.c
 FUZZ_SIM = $(srcdir)/base/unix_socket.c $(srcdir)/sim/sim_cmd.c $(srcdir)/sim/sim_domain.c \
 	$(srcdir)/sim/sim_guest.c $(srcdir)/sim/sim_prog.c $(srcdir)/sim/sim_conf.c

@@ -306,6 +306,16 @@ class Yaokid:
         path = self.state_dir / f"{name}.state.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
+    def wait_record(self, name, pred, timeout=10):
+        """Waits until name's state file exists and pred(record) holds:
+        yaokid writes it on its writer thread, a moment after the status
+        changed. Returns the record."""
+        def ok():
+            r = self.state_record(name)
+            return r if r is not None and pred(r) else None
+        return wait_for(ok, timeout, what=f"{name}'s state file; "
+                        f"now {self.state_record(name)}")
+
     def count(self, needle):
         return self.log().count(needle)
 

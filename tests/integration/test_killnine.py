@@ -92,9 +92,9 @@ def assert_settles(sim, y, names, timeout=30, context=""):
             f"{json.dumps(sim.ctl('list'))}\nstatus: {json.dumps(y.status())}"
             f"\nlog:\n{y.log()[-6000:]}")
     for n in names:
-        rec = state_record(y, n)
-        if rec is not None:
-            assert rec["intent"] is None, (n, rec)
+        # Written on yaokid's writer thread, a moment after the status.
+        if state_record(y, n) is not None:
+            rec = y.wait_record(n, lambda r: r["intent"] is None)
             assert rec["unrecoverable"] is False, (n, rec)
     # Stable: nothing is destroyed or created any more while every domain
     # gets 2 more probes (all healthy, so they pass).
@@ -261,8 +261,8 @@ def test_kill_after_create_before_intent_is_cleared(sim_factory, yaokid_factory)
     assert "web02: destroying domain" not in tail
     assert "web02: creating the domain again" not in tail
     assert "interrupted recovery had created domain %d" % new in tail
-    rec = state_record(y, "web02")
-    assert rec["created_by_us"] is True and rec["created_domid"] == new
+    y.wait_record("web02", lambda r: r["created_by_us"] is True and
+                  r["created_domid"] == new)
 
 
 def test_kill_with_recoveries_waiting_in_line(sim_factory, yaokid_factory):

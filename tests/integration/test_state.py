@@ -73,7 +73,7 @@ def test_untrusted_state_file_is_moved_aside(sim_factory, yaokid_factory, kind):
     # Its next save is a good file again.
     sim.ctl("crash", "web01")
     wait_for(lambda: y.dom("web01")["recoveries_in_window"] == 1, 20, what="recovery")
-    assert rec(y, "web01")["domain"] == "web01"
+    y.wait_record("web01", lambda r: r["domain"] == "web01")
 
 
 def test_unreadable_state_entry_does_not_stop_the_start(sim_factory, yaokid_factory):
@@ -146,7 +146,7 @@ def test_unrecoverable_survives_a_restart(sim_factory, yaokid_factory, tmp_path,
     y.wait_state("web01", "unrecoverable", timeout=30)
     wait_for(lambda: hook_out.exists() and hook_out.read_text(), 10, what="hook")
     domid = sim.domid("web01")
-    assert rec(y, "web01")["unrecoverable"] is True
+    y.wait_record("web01", lambda r: r["unrecoverable"] is True)
     restart(y, kill=kill)
     d = y.wait_state("web01", "unrecoverable")
     assert d["domid"] == domid
@@ -161,7 +161,7 @@ def test_unrecoverable_survives_a_restart(sim_factory, yaokid_factory, tmp_path,
     sim.ctl("guest", "web01", "ok")
     assert y.ctl("reset", "web01").returncode == 0
     y.wait_state("web01", "healthy")
-    assert rec(y, "web01")["unrecoverable"] is False
+    y.wait_record("web01", lambda r: r["unrecoverable"] is False)
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "kill9"])
@@ -256,13 +256,13 @@ def test_intent_of_failed_creates_waits_out_the_backoff(sim_factory, yaokid_fact
     sim.ctl("fail-create", "web01", "2")
     sim.ctl("crash", "web01")
     y.wait_state("web01", "backoff")
-    assert rec(y, "web01")["intent"] is not None     # still owed
+    y.wait_record("web01", lambda r: r["intent"] is not None)   # still owed
     wait_for(lambda: "web01" in sim.domains(), 20, what="third create")
     y.wait_state("web01", "healthy")
     t = _times(y.log(), "web01: creating the domain again")
     assert len(t) == 3, t
     assert t[1] - t[0] >= 1.4 and t[2] - t[1] >= 2.9, t
-    assert rec(y, "web01")["intent"] is None
+    y.wait_record("web01", lambda r: r["intent"] is None)
     assert y.dom("web01")["recoveries_in_window"] == 3
 
 

@@ -206,7 +206,7 @@ def test_incoming_that_fails_after_yaokid_destroyed_is_created_again(
         "destroyed" in y.log()
     assert [d["name"] for d in copies(sim, "web01")] == ["web01"]
     assert y.recoveries("web01") > rec0
-    assert y.state_record("web01")["intent"] is None
+    y.wait_record("web01", lambda r: r["intent"] is None)
     assert not out.exists(), out.read_text()
 
 
@@ -232,7 +232,7 @@ def test_migration_away_during_backoff_never_creates(sim_factory, yaokid_factory
     assert watch.max_named <= 1 and watch.max_running <= 1, vars(watch)
     assert y.recoveries("web01") == rec0
     assert y.state("web01") == "healthy"
-    assert y.state_record("web01")["intent"] is None
+    y.wait_record("web01", lambda r: r["intent"] is None)
 
 
 # ---- item 2: xl save ----------------------------------------------------------
@@ -386,7 +386,7 @@ def test_host_reboot_during_recovery_is_not_recreated(
     wait_for(lambda: out.exists() and out.read_text().count("unrecoverable web01") == 1,
              10, what="hook once")
     assert y.recoveries() == 0
-    assert y.state_record("web01")["intent"] is None
+    y.wait_record("web01", lambda r: r["intent"] is None)
     # Nothing of the new boot was destroyed either.
     assert "destroying domain" not in y.log()[cut:]
 
@@ -405,7 +405,7 @@ def test_host_reboot_during_recovery_adopts_a_restored_domain(
     assert {n: sim.domid(n) for n in ("web01", "web02")} == ids
     assert y.recoveries() == 0
     assert len(copies(sim, "web01")) == 1
-    assert y.state_record("web01")["intent"] is None
+    y.wait_record("web01", lambda r: r["intent"] is None)
 
 
 def test_record_of_another_boot_never_destroys_by_domid(
@@ -475,7 +475,7 @@ def test_half_built_domain_is_destroyed_and_created_again(
     assert len(doms) == 1 and doms[0]["state"] == "running"
     assert doms[0]["domid"] > half["domid"]
     assert f"domain {half['domid']} is half-built" in y.log()
-    assert y.state_record("web01")["intent"] is None
+    y.wait_record("web01", lambda r: r["intent"] is None)
 
 
 # ---- item 7: destroy by a stale name ------------------------------------------------

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -25,7 +26,13 @@
 struct owner {
 	const char *name;
 	const char *config;         /* NULL: no configuration */
-	int intent_rc;
+	int intent_rc;              /* the intent write's err (0: on disk) */
+	bool hold_intent;           /* its end waits for owner_release_intent */
+	recovery_written_fn *written;   /* the intent write still out */
+	void *warg;
+	bool hold_creating;         /* the "creating" mark's end waits */
+	recovery_written_fn *marked;    /* ... for owner_release_mark */
+	void *marg;
 	int ndone;
 	struct recovery_outcome out;
 	char why[300];
@@ -53,13 +60,42 @@ o_config(void *arg, char *why, size_t whylen)
 	return json;
 }
 
-static int
-o_intent(void *arg, int domid)
+static struct event_base *loop_base;     /* the fixture's */
+
+/* The intent write ends on the loop, as the writer thread's do. */
+static void
+intent_end_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct owner *o = arg;
+	recovery_written_fn *written = o->written;
+
+	(void)fd; (void)what;
+	o->written = NULL;
+	written(o->warg, o->intent_rc);
+}
+
+static void
+o_intent(void *arg, int domid, recovery_written_fn *written, void *warg)
+{
+	struct owner *o = arg;
+	struct timeval tv = { 0, 0 };
 
 	stub_note("intent:%s:%d", o->name, domid);
-	return o->intent_rc;
+	o->written = written;
+	o->warg = warg;
+	if (!o->hold_intent &&
+	    event_base_once(loop_base, -1, EV_TIMEOUT, intent_end_cb, o,
+	    &tv) != 0)
+		abort();
+}
+
+/* The held intent write ends now (the fsync returned). */
+static void
+owner_release_intent(struct owner *o)
+{
+	assert_non_null(o->written);
+	stub_note("durable:%s:%d", o->name, o->intent_rc);
+	intent_end_cb(-1, 0, o);
 }
 
 static void
@@ -80,11 +116,29 @@ o_destroying(void *arg, int domid, const char *uuid)
 }
 
 static void
-o_creating(void *arg)
+o_creating(void *arg, recovery_written_fn *written, void *warg)
 {
 	struct owner *o = arg;
 
 	stub_note("creating:%s", o->name);
+	if (o->hold_creating) {
+		o->marked = written;
+		o->marg = warg;
+		return;
+	}
+	written(warg, 0);
+}
+
+/* The held "creating" mark is on disk now. */
+static void
+owner_release_mark(struct owner *o)
+{
+	recovery_written_fn *marked = o->marked;
+
+	assert_non_null(marked);
+	o->marked = NULL;
+	stub_note("marked:%s", o->name);
+	marked(o->marg, 0);
 }
 
 static void
@@ -119,6 +173,7 @@ setup(void **state)
 	if (f == NULL || (f->base = event_base_new()) == NULL)
 		return -1;
 	stub_hv_init(&f->st, f->base);
+	loop_base = f->base;
 	f->q = recovery_queue_new(f->base, &f->st.hv, 2);
 	*state = f;
 	return 0;
@@ -264,8 +319,159 @@ test_intent_write_failure_destroys_nothing(void **state)
 	recover(f, &o, 5);
 	assert_true(stub_loop_until(f->base, owner_done, &o));
 	assert_int_equal(o.out.result, RECOVERY_NO_INTENT);
+	/* The list ran beside the write; its answer is not acted on. */
 	assert_string_equal(stub_log,
-	    "config:web01 intent:web01:5 done:web01:no_intent:-1 ");
+	    "config:web01 intent:web01:5 list done:web01:no_intent:-1 ");
+}
+
+/*
+ * The intent record's write and the list run at the same time; the destroy
+ * waits for both. Here the list is back first: it is kept, and the destroy
+ * comes only once the record is on disk.
+ */
+static void
+test_destroy_waits_for_the_intent(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_intent = true };
+	const char *durable, *destroy;
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list ");
+	assert_int_equal(o.ndone, 0);
+	owner_release_intent(&o);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	durable = strstr(stub_log, "durable:web01:0");
+	destroy = strstr(stub_log, "destroy:5");
+	assert_non_null(durable);
+	assert_non_null(destroy);
+	assert_true(durable < destroy);
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "durable:web01:0 domid:web01:5 destroying:web01:5 destroy:5 "
+	    "domid:web01:-1 "
+	    "list domid:web01:-1 creating:web01 create:{cfg} "
+	    "done:web01:created:100 ");
+}
+
+/* The other order: the record is on disk first, the destroy waits for the list. */
+static void
+test_destroy_waits_for_the_list(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_intent = true };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	/* The list's answer is still on the loop. */
+	assert_int_equal(f->st.pending, 1);
+	owner_release_intent(&o);
+	assert_null(strstr(stub_log, "destroy"));
+	assert_int_equal(o.ndone, 0);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "durable:web01:0 domid:web01:5 destroying:web01:5 destroy:5 "
+	    "domid:web01:-1 "
+	    "list domid:web01:-1 creating:web01 create:{cfg} "
+	    "done:web01:created:100 ");
+}
+
+/* A write that fails after the list came back: nothing destroyed. */
+static void
+test_intent_failure_after_the_list(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_intent = true, .intent_rc = 5 /* EIO */ };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	assert_int_equal(o.ndone, 0);
+	owner_release_intent(&o);
+	assert_int_equal(o.ndone, 1);
+	assert_int_equal(o.out.result, RECOVERY_NO_INTENT);
+	assert_false(o.out.destroyed);
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "durable:web01:5 done:web01:no_intent:-1 ");
+}
+
+/* A list kept long while the record was written is read again before acting. */
+static void
+test_stale_list_read_again(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_intent = true };
+	struct timespec ts = { 0, 600 * 1000 * 1000 };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	/* Meanwhile an operator started another incarnation. */
+	stub_hv_set(&f->st, 0, "web01", 7, HV_RUNNING, YK_SD_UNKNOWN);
+	nanosleep(&ts, NULL);
+	owner_release_intent(&o);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_ADOPTED);
+	assert_int_equal(o.out.domid, 7);
+	assert_string_equal(stub_log, "config:web01 intent:web01:5 list "
+	    "durable:web01:0 list done:web01:adopted:7 ");
+}
+
+/* The create starts only once the "creating" mark is on disk. */
+static void
+test_create_waits_for_the_mark(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_creating = true };
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_SHUTDOWN, YK_SD_CRASH);
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	assert_non_null(strstr(stub_log, "creating:web01 "));
+	assert_null(strstr(stub_log, "create:"));
+	assert_int_equal(o.ndone, 0);
+	owner_release_mark(&o);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	assert_non_null(strstr(stub_log, "creating:web01 marked:web01 "
+	    "create:{cfg} "));
+}
+
+/* A slow intent write is the prepare step's time; the steps still add up. */
+static void
+test_steps_add_up_with_a_slow_intent(void **state)
+{
+	struct fixture *f = *state;
+	struct owner o = { .name = "web01", .config = "{cfg}",
+	    .hold_intent = true };
+	struct timespec ts = { 0, 30 * 1000 * 1000 };
+	double sum = 0;
+	int i;
+
+	stub_hv_set(&f->st, 0, "web01", 5, HV_RUNNING, YK_SD_UNKNOWN);
+	f->st.next_domid = 9;
+	recover(f, &o, 5);
+	stub_settle(&f->st, f->base);
+	nanosleep(&ts, NULL);
+	owner_release_intent(&o);
+	assert_true(stub_loop_until(f->base, owner_done, &o));
+	assert_int_equal(o.out.result, RECOVERY_CREATED);
+	for (i = 0; i < RECOVERY_NSTEPS; i++) {
+		assert_true(o.out.step_ms[i] >= 0);
+		sum += o.out.step_ms[i];
+	}
+	assert_true(sum <= o.out.seconds * 1000.0 + 0.001);
+	assert_true(sum >= o.out.seconds * 1000.0 - 0.001);
+	assert_true(o.out.step_ms[RECOVERY_STEP_PREPARE] >= 25.0);
+	assert_true(o.out.step_ms[RECOVERY_STEP_LIST] < 25.0);
 }
 
 /* ---- Xen's own tools win; never two copies -------------------------------- */
@@ -512,6 +718,12 @@ main(void)
 		T(test_no_configuration_gives_up),
 		T(test_intent_before_destroy),
 		T(test_intent_write_failure_destroys_nothing),
+		T(test_destroy_waits_for_the_intent),
+		T(test_destroy_waits_for_the_list),
+		T(test_intent_failure_after_the_list),
+		T(test_steps_add_up_with_a_slow_intent),
+		T(test_stale_list_read_again),
+		T(test_create_waits_for_the_mark),
 		T(test_migration_away_cancels_before_destroy),
 		T(test_xl_migrate_first_phase_refuses_the_destroy),
 		T(test_steps_add_up),

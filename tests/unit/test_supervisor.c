@@ -23,6 +23,7 @@
 #include "log.h"
 #include "persist.h"
 #include "stub_hv.h"
+#include "writer.h"
 #include "supervisor.h"
 
 struct fixture {
@@ -78,15 +79,24 @@ teardown(void **state)
 	return 0;
 }
 
-/* Runs the loop a bounded number of non-blocking rounds. */
+/*
+ * Runs the loop a bounded number of non-blocking rounds, waiting for the
+ * writer thread's files (the intent record, which a destroy waits for).
+ */
 static void
 pump(struct fixture *f)
 {
-	int i;
+	int i, round;
 
-	for (i = 0; i < 50; i++)
-		event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	stub_settle(&f->st, f->base);
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < 50; i++)
+			event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		writer_drain(f->s->writer);
+		stub_settle(&f->st, f->base);
+		if (!writer_busy(f->s->writer) &&
+		    f->st.pending <= (f->st.held != NULL))
+			break;
+	}
 }
 
 /* Asks for a list now and lets everything it causes complete. */
@@ -267,6 +277,7 @@ test_dropped_mid_recovery_created_and_intent_cleared(void **state)
 	stub_log[0] = '\0';
 	relist(f);
 	assert_string_equal(stub_log, "list list destroy:5 ");
+	writer_drain(f->s->writer);
 	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
 	assert_true(p.intent);
 	assert_int_equal(p.intent_domid, 5);
@@ -284,6 +295,7 @@ test_dropped_mid_recovery_created_and_intent_cleared(void **state)
 	assert_non_null(strstr(stub_log, "destroy:5 list "));
 	assert_non_null(strstr(stub_log, " create:"));
 	assert_true(strstr(stub_log, "destroy:5") < strstr(stub_log, " create:"));
+	writer_drain(f->s->writer);
 	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
 	assert_false(p.intent);
 	assert_false(sup_busy(f->s));
@@ -412,6 +424,7 @@ test_intent_of_another_boot_makes_unrecoverable(void **state)
 	    "not re-created (it may run elsewhere)");
 	assert_null(strstr(stub_log, "destroy"));
 	assert_null(strstr(stub_log, "create"));
+	writer_drain(f->s->writer);
 	assert_int_equal(persist_load(f->dir, "web01", &p), 1);
 	assert_false(p.intent);
 	assert_true(p.unrecoverable);
