@@ -93,18 +93,25 @@ perr(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
+void
+monit_vnote(FILE *notes, const char *file, int line, const char *fmt,
+    va_list ap)
+{
+	if (notes == NULL)
+		return;
+	fprintf(notes, "%s:%d: not translated: ", file, line);
+	vfprintf(notes, fmt, ap);
+	fputc('\n', notes);
+}
+
 static void
 note(struct parser *p, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->notes == NULL)
-		return;
-	fprintf(p->notes, "%s:%d: not translated: ", file, line);
 	va_start(ap, fmt);
-	vfprintf(p->notes, fmt, ap);
+	monit_vnote(p->notes, file, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', p->notes);
 }
 
 static char *

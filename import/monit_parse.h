@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 enum mtest_kind {
@@ -88,5 +89,12 @@ int monit_parse(const char *path, FILE *notes, struct mconf *out, char *err,
     size_t errlen);
 
 void monit_conf_free(struct mconf *c);
+
+/*
+ * Writes one "FILE:LINE: not translated: ..." line to notes (NULL: none);
+ * the parser's and the translation's notes all go through it.
+ */
+void monit_vnote(FILE *notes, const char *file, int line, const char *fmt,
+    va_list ap);
 
 #endif

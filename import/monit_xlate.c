@@ -62,13 +62,9 @@ xnote(struct xlate *x, const char *file, int line, const char *fmt, ...)
 	va_list ap;
 
 	x->res->notes++;
-	if (x->notes == NULL)
-		return;
-	fprintf(x->notes, "%s:%d: not translated: ", file, line);
 	va_start(ap, fmt);
-	vfprintf(x->notes, fmt, ap);
+	monit_vnote(x->notes, file, line, fmt, ap);
 	va_end(ap);
-	fputc('\n', x->notes);
 }
 
 /* The rule of yaokid's configuration: as "xl list" shows a name. */
