@@ -103,15 +103,20 @@ domain_from_persist(struct sup_domain *d, const struct yk_persist *p)
 	snprintf(d->record_boot, sizeof(d->record_boot), "%s", p->boot_id);
 }
 
+/* A background write ended; what (arg) says what it was, for the log. */
 static void
-state_saved(void *arg, const char *path, int err)
+saved(void *arg, const char *path, int err)
 {
-	(void)arg;
+	const char *what = arg;
+
 	if (err != 0) {
 		errno = err;
-		log_warn("cannot save state to %s", path);
+		log_warn("cannot save %s to %s", what, path);
 	}
 }
+
+static char what_state[] = "state";
+static char what_config[] = "the captured configuration";
 
 /* Queues NAME's record for the writer thread. */
 static void
@@ -135,8 +140,8 @@ sup_domain_save(struct sup_domain *d)
 	struct yk_persist p;
 
 	persist_from_domain(d, &p);
-	save_record(d->sup, d->conf->name, &p, WRITER_COALESCE, state_saved,
-	    NULL);
+	save_record(d->sup, d->conf->name, &p, WRITER_COALESCE, saved,
+	    what_state);
 	snprintf(d->record_boot, sizeof(d->record_boot), "%s", p.boot_id);
 }
 
@@ -526,7 +531,7 @@ forget_intent(struct sup *s, const char *name)
 		p.intent_domid = -1;
 		p.intent_uuid[0] = '\0';
 		p.intent_creating = false;
-		save_record(s, name, &p, WRITER_COALESCE, state_saved, NULL);
+		save_record(s, name, &p, WRITER_COALESCE, saved, what_state);
 	}
 }
 
@@ -905,23 +910,13 @@ probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- the hypervisor's view ----------------------------------------------- */
 
 static void
-config_saved(void *arg, const char *path, int err)
-{
-	(void)arg;
-	if (err != 0) {
-		errno = err;
-		log_warn("cannot save the captured configuration to %s", path);
-	}
-}
-
-static void
 save_config(struct sup *s, const char *name, const char *json)
 {
 	char path[PATH_MAX];
 
 	persist_config_path(path, sizeof(path), s->cfg->state_dir, name);
 	writer_submit(s->writer, path, json, strlen(json), 0600,
-	    WRITER_COALESCE, config_saved, NULL);
+	    WRITER_COALESCE, saved, what_config);
 }
 
 static void
